@@ -1,0 +1,9 @@
+"""One exception type for mistakes a user can fix: it says what is wrong and what to do."""
+
+
+class BarlowError(Exception):
+    """An expected mistake (bad input, bad option). The CLI prints it without a traceback."""
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.problem, self.fix = problem, fix
+        super().__init__(problem if not fix else f"{problem} Fix: {fix}.")

@@ -1,0 +1,150 @@
+"""Encoders (ResNets with the ImageNet or the CIFAR stem), the projector, and the twin.
+
+The backbone and the projector are separate Keras models: pretraining uses
+both, evaluation uses the backbone alone.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from . import augment, distribute
+from .loss import barlow_twins_loss
+
+STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+
+def _conv(filters, kernel, stride, name, use_bias, dtype):
+    return layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=use_bias,
+                         name=name, dtype=dtype)
+
+
+def _bn(name, sync_bn, dtype, seed_style):
+    # Keras' default momentum (0.99) for the seed's network; 0.9 (PyTorch's 0.1) for CIFAR-stem
+    # models, whose short CPU runs need moving statistics that catch up within a few hundred steps.
+    return layers.BatchNormalization(momentum=0.99 if seed_style else 0.9, synchronized=sync_bn, name=name,
+                                     dtype=dtype)
+
+
+def _basic_block(x, filters, stride, name, *, seed_style, dtype, sync_bn):
+    """Two 3x3 convolutions and a shortcut (1x1 projection when the shape changes)."""
+    bn = lambda n: _bn(f"{name}_{n}", sync_bn, dtype, seed_style)  # noqa: E731
+    shortcut = x
+    y = _conv(filters, 3, stride, f"{name}_conv1", seed_style, dtype)(x)
+    y = layers.Activation("relu", name=f"{name}_relu1", dtype=dtype)(bn("bn1")(y))
+    y = bn("bn2")(_conv(filters, 3, 1, f"{name}_conv2", seed_style, dtype)(y))
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=seed_style, name=f"{name}_proj",
+                                 dtype=dtype)(x)
+        if not seed_style:  # the seed's shortcut has a biased conv and no BN
+            shortcut = bn("proj_bn")(shortcut)
+    y = layers.Add(name=f"{name}_add", dtype=dtype)([y, shortcut])
+    return layers.Activation("relu", name=f"{name}_out", dtype=dtype)(y)
+
+
+def build_backbone(stem: str = "cifar", depth: int = 18, width: int = 64, image_size: int = 32,
+                   dtype=None, sync_bn: bool = False, name: str = "backbone") -> keras.Model:
+    """A ResNet encoder mapping (H, W, 3) images in [0, 1] to a feature vector.
+
+    ``stem="imagenet"`` is the seed's network exactly: zero-pad 3, 7x7/2 conv,
+    3x3/2 max-pool, biased convolutions, un-normalised projection shortcuts,
+    2x2 average pool and flatten (512 features at 32 px). ``stem="cifar"`` is the
+    stem every strong CIFAR result uses: 3x3/1 conv, no max-pool, global average pool.
+    """
+    if depth not in STAGE_BLOCKS:
+        raise ValueError(f"depth must be one of {sorted(STAGE_BLOCKS)}, got {depth}")
+    if stem not in ("imagenet", "cifar"):
+        raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+    seed_style = stem == "imagenet"
+    inputs = keras.Input((image_size, image_size, 3), name="images")
+    if seed_style:
+        x = layers.ZeroPadding2D(3, name="stem_pad", dtype=dtype)(inputs)
+        x = _conv(width, 7, 2, "stem_conv", True, dtype)(x)
+    else:
+        x = _conv(width, 3, 1, "stem_conv", False, dtype)(inputs)
+    x = _bn("stem_bn", sync_bn, dtype, seed_style)(x)
+    x = layers.Activation("relu", name="stem_relu", dtype=dtype)(x)
+    if seed_style:
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool", dtype=dtype)(x)
+    for stage, blocks in enumerate(STAGE_BLOCKS[depth], start=1):
+        filters = width * 2 ** (stage - 1)
+        for block in range(blocks):
+            stride = 2 if stage > 1 and block == 0 else 1
+            x = _basic_block(x, filters, stride, f"stage{stage}_block{block + 1}",
+                             seed_style=seed_style, dtype=dtype, sync_bn=sync_bn)
+    if seed_style:
+        x = layers.AveragePooling2D(2, padding="same", name="pool", dtype=dtype)(x)
+        x = layers.Flatten(name="features", dtype=dtype)(x)
+    else:
+        x = layers.GlobalAveragePooling2D(name="features", dtype=dtype)(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def build_projector(input_dim: int, dims=(2048, 2048, 2048), use_bias: bool = False, dtype=None,
+                    sync_bn: bool = False, seed_style: bool = False, name: str = "projector") -> keras.Model:
+    """MLP: (Dense - BN - ReLU) for every width but the last, then a plain Dense."""
+    inputs = keras.Input((input_dim,), name="features")
+    x = inputs
+    for i, d in enumerate(dims):
+        x = layers.Dense(d, use_bias=use_bias, name=f"dense_{i}", dtype=dtype)(x)
+        if i < len(dims) - 1:
+            x = _bn(f"bn_{i}", sync_bn, dtype, seed_style)(x)
+            x = layers.Activation("relu", name=f"relu_{i}", dtype=dtype)(x)
+    return keras.Model(inputs, x, name=name)
+
+
+class BarlowTwins(keras.Model):
+    """Takes {"images", "noise"}, makes two views on the device, returns z of shape (batch, 2, D)."""
+
+    def __init__(self, backbone, projector, augment_config: augment.AugmentConfig, lambd: float, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone, self.projector = backbone, projector
+        self.augment_config, self.lambd = augment_config, lambd
+
+    def embed(self, views, training=False):
+        return self.projector(self.backbone(views, training=training), training=training)
+
+    def call(self, inputs, training=False):
+        view_a, view_b = augment.two_views(inputs["images"], inputs["noise"], self.augment_config)
+        return ops.stack([self.embed(view_a, training), self.embed(view_b, training)], axis=1)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        z = distribute.gather(y_pred)  # the global batch, on every replica
+        return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
+
+
+def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
+    """The twin for a ``recipes.ModelSpec``, built (weights created) and ready to compile."""
+    dtype = "mixed_bfloat16" if spec.precision == "mixed_bfloat16" else None
+    backbone = build_backbone(spec.stem, spec.depth, spec.width, augment_config.image_size, dtype, sync_bn)
+    projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, dtype, sync_bn,
+                                spec.stem == "imagenet")
+    twin = BarlowTwins(backbone, projector, augment_config, lambd, name="barlow_twins")
+    size = augment_config.image_size
+    twin({"images": ops.zeros((2, size, size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})
+    return twin
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Multiply-adds x 2 of the convolutions and dense layers for one image."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, cout = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * kh * kw * layer.input.shape[-1] * cout
+        elif isinstance(layer, layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def stage_shapes(backbone: keras.Model) -> dict:
+    """Feature-map shape after the stem and after each stage, for one image."""
+    shapes = {"input": tuple(backbone.input.shape[1:])}
+    for layer in backbone.layers:
+        if layer.name in ("stem_pool", "stem_relu") or layer.name.endswith("_out"):
+            key = "stem" if layer.name.startswith("stem") else layer.name.split("_")[0]
+            shapes[key] = tuple(layer.output.shape[1:])
+    return shapes

@@ -1,0 +1,90 @@
+"""Figures the book draws more than once."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import augment
+
+
+def make_views(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None):
+    """Two augmented views (float [0, 1] numpy) of uint8 images, from the noise of ``seed``."""
+    if noise is None:
+        noise = augment.draw_noise(np.random.default_rng(seed), len(images))
+    a, b = augment.two_views(images, noise, config)
+    return np.asarray(a), np.asarray(b)
+
+
+def view_pairs(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None):
+    """Rows: original, view A, view B; one column per image."""
+    a, b = make_views(images, config, seed, noise)
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.1), squeeze=False)
+    for j in range(n):
+        for i, (label, im) in enumerate((("original", images[j]), ("view A", a[j]), ("view B", b[j]))):
+            axes[i, j].imshow(im)
+            axes[i, j].set_xticks([]), axes[i, j].set_yticks([])
+            if j == 0:
+                axes[i, j].set_ylabel(label)
+    fig.tight_layout()
+    return fig
+
+
+def image_row(images, titles=(), size: float = 1.6):
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.4), squeeze=False)
+    for ax, im, title in zip(axes[0], images, list(titles) + [""] * len(images)):
+        ax.imshow(np.clip(im, 0, 1) if np.asarray(im).dtype != np.uint8 else im)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def heatmaps(matrices: dict, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r"):
+    """Side-by-side heatmaps, e.g. cross-correlation matrices, on one colour scale."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices), 3.3), squeeze=False)
+    for ax, (title, m) in zip(axes[0], matrices.items()):
+        im = ax.imshow(np.asarray(m), vmin=vmin, vmax=vmax, cmap=cmap)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    return fig
+
+
+def training_curves(history: dict, title: str = ""):
+    """Loss per epoch and, where monitored, kNN accuracy per epoch."""
+    knn = [(e, a) for e, a in zip(history["epoch"], history["knn_accuracy"]) if a is not None]
+    fig, axes = plt.subplots(1, 2 if knn else 1, figsize=(10 if knn else 5, 3.4), squeeze=False)
+    axes[0, 0].plot(history["epoch"], history["loss"], marker=".")
+    axes[0, 0].set(xlabel="epoch", ylabel="Barlow Twins loss", title=title or "pretraining loss")
+    if knn:
+        axes[0, 1].plot(*zip(*knn), marker="o", color="tab:green")
+        axes[0, 1].set(xlabel="epoch", ylabel="kNN accuracy", title="kNN monitor (validation)")
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix: np.ndarray, classes):
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > matrix.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true")
+    fig.tight_layout()
+    return fig
+
+
+def embedding_2d(features: np.ndarray, labels: np.ndarray, classes, title: str = ""):
+    """The features' first two principal components, coloured by class."""
+    f = features - features.mean(0)
+    _, _, vt = np.linalg.svd(f, full_matrices=False)
+    xy = f @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for c, name in enumerate(classes):
+        pts = xy[labels == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6, label=name)
+    ax.legend(markerscale=3, fontsize=7, loc="best")
+    ax.set(title=title or "features, first two principal components", xticks=[], yticks=[])
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,68 @@
+"""Where a number came from: code commit, hardware, software, time."""
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+from pathlib import Path
+
+
+def git_commit(cwd=None) -> str:
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                             timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def accelerators() -> list[str]:
+    import keras
+
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+        import tensorflow as tf
+
+        return [tf.config.experimental.get_device_details(g).get("device_name", g.name)
+                for g in tf.config.list_physical_devices("GPU")]
+    except Exception:
+        return []
+
+
+def collect() -> dict:
+    import os
+
+    import keras
+
+    return {
+        "commit": git_commit(),
+        "time_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "accelerators": accelerators(),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
+
+
+def describe(p: dict) -> str:
+    """One line a reader can check: hardware, code, software, time."""
+    hw = ", ".join(p.get("accelerators") or []) or f"{p.get('cpu')} ({p.get('cpu_count')} cores)"
+    return f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}; {p.get('time_utc')}"

@@ -1,0 +1,99 @@
+"""Named, printable training configurations.
+
+``seed``   the keras-io example: ResNet-34 with the ImageNet stem, 5000^3 projector,
+           LAMB 1e-3, batch 512, 160 epochs, lambda 5e-3 (its augmentation defects fixed).
+``cifar``  the strongest recipe the published CIFAR-10 figures justify (NOTES.md):
+           CIFAR-stem ResNet-18, 2048^3 projector, lambda 0.0051, batch 256, warmup + cosine,
+           weight decay off biases and BN, bfloat16 compute, 1000 epochs (solo-learn's length).
+``cpu``    sized to learn something real on 2 CPU cores in 10 minutes.
+``smoke``  seconds; for tests and CI.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from .augment import AugmentConfig
+from .errors import BarlowError
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    stem: str = "cifar"  # "imagenet" (the seed's) or "cifar"
+    depth: int = 18  # 10, 18 or 34
+    width: int = 64  # filters of the first stage
+    projector: tuple = (2048, 2048, 2048)
+    projector_bias: bool = False
+    precision: str = "float32"  # or "mixed_bfloat16"
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: ModelSpec
+    augment: AugmentConfig = AugmentConfig()
+    lambd: float = 0.0051
+    learning_rate: float = 1e-3  # LAMB peak learning rate
+    weight_decay: float = 0.0  # decoupled, never on biases or BN
+    warmup_epochs: int = 0
+    schedule: str = "constant"  # or "cosine" (after the warmup)
+    batch_size: int = 512
+    epochs: int = 100
+    jit_compile: bool | str = "auto"
+    knn_every: int = 0  # kNN monitor every N epochs (0: off)
+    description: str = ""
+
+    def replace(self, **changes) -> "Recipe":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        d = dict(d)
+        model = dict(d.pop("model"))
+        model["projector"] = tuple(model["projector"])
+        return cls(model=ModelSpec(**model), augment=AugmentConfig(**d.pop("augment")), **d)
+
+    def __str__(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+RECIPES = {
+    "seed": Recipe(
+        name="seed",
+        model=ModelSpec(stem="imagenet", depth=34, width=64, projector=(5000, 5000, 5000), projector_bias=True),
+        lambd=5e-3, learning_rate=1e-3, batch_size=512, epochs=160,
+        description="keras-io Barlow Twins: ResNet-34 (ImageNet stem), 5000^3 projector, LAMB, 160 epochs.",
+    ),
+    "cifar": Recipe(
+        name="cifar",
+        model=ModelSpec(stem="cifar", depth=18, width=64, projector=(2048, 2048, 2048),
+                        precision="mixed_bfloat16"),
+        lambd=0.0051, learning_rate=5e-3, weight_decay=1e-4, warmup_epochs=10, schedule="cosine",
+        batch_size=256, epochs=1000, knn_every=20, jit_compile=True,
+        description="CIFAR-stem ResNet-18, 2048^3 projector, warmup+cosine LAMB, bf16 (a GPU recipe).",
+    ),
+    "cpu": Recipe(
+        name="cpu",
+        model=ModelSpec(stem="cifar", depth=18, width=16, projector=(1024, 1024, 1024)),
+        lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
+        batch_size=256, epochs=8, jit_compile=False,
+        augment=AugmentConfig(blur_prob=0.0),
+        description="A narrow CIFAR-stem ResNet-18 sized for 10 minutes on 2 CPU cores.",
+    ),
+    "smoke": Recipe(
+        name="smoke",
+        model=ModelSpec(stem="cifar", depth=10, width=8, projector=(128, 128, 128)),
+        lambd=0.02, learning_rate=1e-2, schedule="cosine", warmup_epochs=1,
+        batch_size=64, epochs=4, jit_compile=False,
+        description="A tiny ResNet-10 for tests: seconds on a CPU.",
+    ),
+}
+
+
+def get(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise BarlowError(f"unknown recipe {name!r}.", f"use one of: {', '.join(RECIPES)}")
+    return RECIPES[name]

@@ -1,0 +1,138 @@
+"""The command line: one JSON line per command, one clear error per expected mistake."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+
+def cli(*args, check=True, env=None):
+    proc = subprocess.run([sys.executable, "-m", "barlow_lib", *map(str, args)], capture_output=True, text=True,
+                          env={**ENV, **(env or {})}, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def last_json(proc):
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def assert_clean_error(proc, *fragments):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "fix:" in proc.stderr
+    for f in fragments:
+        assert f in proc.stderr, proc.stderr
+
+
+def test_info_reports_the_seed_network_exactly():
+    info = last_json(cli("info", "--recipe", "seed"))
+    assert info["params"] == 73_921_624
+    assert info["backbone_params"] + info["projector_params"] == info["params"]
+    assert info["feature_dim"] == 512 and info["embedding_dim"] == 5000
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    res = last_json(cli("train", "--recipe", "smoke", "--data", "synthetic", "--out", out, "--epochs", "2",
+                        "--limit", "512", "--quiet"))
+    assert res["complete"] and res["epochs"] == 2
+    return out
+
+
+def test_train_then_evaluate_knn_and_random_init(smoke_run):
+    trained = last_json(cli("evaluate", "--run", smoke_run, "--protocol", "knn", "--quiet"))
+    base = last_json(cli("evaluate", "--run", smoke_run, "--protocol", "knn", "--random-init", "--quiet"))
+    for r in (trained, base):
+        assert r["protocol"] == "knn" and r["split"] == "test" and r["n_train"] == 2000 and r["n_eval"] == 500
+        assert 0.0 <= r["accuracy"] <= 1.0
+    assert base["random_init"] and not trained["random_init"]
+    assert (smoke_run / "eval-knn.json").exists() and (smoke_run / "eval-knn-random-init.json").exists()
+
+
+def test_linear_probe_protocol(smoke_run):
+    r = last_json(cli("evaluate", "--run", smoke_run, "--protocol", "linear", "--quiet"))
+    assert r["protocol"] == "linear" and 0.05 < r["accuracy"] <= 1.0
+
+
+def test_augment_preview_writes_a_png(tmp_path):
+    cli("augment-preview", "--data", "synthetic", "--out", tmp_path / "grid.png", "--n", "4")
+    assert Image.open(tmp_path / "grid.png").size[0] > 100
+
+
+def test_unknown_recipe_and_missing_data(tmp_path):
+    assert_clean_error(cli("train", "--recipe", "nope", "--out", tmp_path / "r", check=False), "unknown recipe")
+    assert_clean_error(cli("train", "--recipe", "smoke", "--data", tmp_path / "nowhere", "--out", tmp_path / "r",
+                           check=False), "no such file or folder")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("batch,fragment", [("1", "at least 2 images"), ("100000", "larger than the")])
+def test_bad_batch_sizes(tmp_path, batch, fragment):
+    proc = cli("train", "--recipe", "smoke", "--data", "synthetic", "--out", tmp_path / "r", "--batch-size", batch,
+               check=False)
+    assert_clean_error(proc, fragment)
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_image_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_clean_error(cli("train", "--recipe", "smoke", "--data", tmp_path / "empty", "--out", tmp_path / "r",
+                           check=False), "holds no images")
+    bad = tmp_path / "bad" / "train" / "cat"
+    bad.mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bad / "ok.png")
+    (bad / "torn.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert_clean_error(cli("train", "--recipe", "smoke", "--data", tmp_path / "bad", "--out", tmp_path / "r",
+                           check=False, env={"BARLOW_CACHE": str(tmp_path / "c")}), "torn.jpg", "corrupt")
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_refuses_unlabeled_data_other_recipes_and_non_runs(smoke_run, tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((32, 32, 3), i * 40, np.uint8)).save(flat / f"{i}.png")
+    assert_clean_error(cli("evaluate", "--run", smoke_run, "--data", flat, check=False,
+                           env={"BARLOW_CACHE": str(tmp_path / "c")}), "no labels", "DIR/train/<class>")
+    assert_clean_error(cli("evaluate", "--run", smoke_run, "--recipe", "cpu", check=False),
+                       "trained with recipe 'smoke', not 'cpu'")
+    assert_clean_error(cli("evaluate", "--run", tmp_path, check=False), "not a run directory")
+
+
+def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "barlow_lib", "train", "--recipe", "smoke", "--data", "synthetic", "--out", str(out),
+           "--epochs", "4", "--limit", "1024", "--batch-size", "32"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV, text=True)
+    history = out / "history.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and not history.exists():
+        time.sleep(0.05)
+    assert history.exists(), "first epoch never finished"
+    time.sleep(0.4)  # into the second epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(history.read_text())["epoch"]
+    assert 1 <= len(done) < 4, done  # killed mid-run, not after it
+    resumed = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {out} after epoch {len(done)}/4" in resumed.stdout
+    h = json.loads(history.read_text())
+    assert h["epoch"] == [1, 2, 3, 4] and h["complete"]
+    assert (out / "backbone.keras").exists()
+    assert not list(out.rglob(".*tmp*")), "a temporary file was left behind"
+    # the kill lost at most the epoch in flight, and the resumed run is the uninterrupted one
+    whole = tmp_path / "whole"
+    subprocess.run(cmd[:-8] + ["--out", str(whole), "--epochs", "4", "--limit", "1024", "--batch-size", "32"],
+                   check=True, capture_output=True, env=ENV, timeout=300)
+    np.testing.assert_allclose(h["loss"], json.loads((whole / "history.json").read_text())["loss"], rtol=1e-5)

@@ -1,0 +1,64 @@
+"""Pretraining learns, resumes exactly, is deterministic, and stops cleanly on NaN."""
+import numpy as np
+import pytest
+
+from barlow_lib import data, evaluate, recipes, train
+from barlow_lib.errors import BarlowError
+from barlow_lib.runs import Run
+
+
+def knn(backbone, ds):
+    f_train = evaluate.extract_features(backbone, ds.x_train)
+    f_eval = evaluate.extract_features(backbone, ds.x_eval)
+    return evaluate.knn_accuracy(f_train, ds.y_train, f_eval, ds.y_eval)
+
+
+@pytest.mark.slow
+def test_smoke_run_learns_features_that_beat_random_init(tmp_path):
+    ds = data.load("synthetic")
+    run = train.train(recipes.get("smoke"), ds, tmp_path / "run", progress=False)
+    trained, random = knn(run.load_backbone(), ds), knn(run.load_backbone(random_init=True), ds)
+    print(f"kNN trained {trained:.3f} vs random init {random:.3f}")
+    assert trained > random + 0.10
+    h = run.history()
+    assert h["complete"] and h["loss"][-1] < h["loss"][0]
+    for name in ("config.json", "history.json", "provenance.json", "backbone.keras", "checkpoints/last.npz"):
+        assert (run.path / name).exists(), name
+    assert any((run.path / "tensorboard").iterdir())
+
+
+def test_resumed_run_equals_uninterrupted_run_and_same_seed_repeats(tmp_path):
+    ds = data.load("synthetic", limit=256)
+    recipe = recipes.get("smoke").replace(epochs=3, batch_size=32)
+    whole = train.train(recipe, ds, tmp_path / "whole", progress=False).history()
+    train.train(recipe, ds, tmp_path / "parts", progress=False, max_epochs=1)
+    assert Run(tmp_path / "parts").history()["epoch"] == [1]
+    parts = train.train(recipe, ds, tmp_path / "parts", progress=False).history()
+    assert parts["epoch"] == [1, 2, 3] and parts["complete"]
+    np.testing.assert_allclose(parts["loss"], whole["loss"], rtol=1e-5)
+    again = train.train(recipe, ds, tmp_path / "again", progress=False).history()
+    np.testing.assert_allclose(again["loss"], whole["loss"], rtol=1e-6)
+
+
+def test_other_settings_in_an_existing_run_dir_are_refused(tmp_path):
+    ds = data.load("synthetic", limit=128)
+    recipe = recipes.get("smoke").replace(epochs=1, batch_size=32)
+    train.train(recipe, ds, tmp_path / "r", progress=False)
+    with pytest.raises(BarlowError, match="other settings.*recipe"):
+        train.train(recipe.replace(lambd=0.5), ds, tmp_path / "r", progress=False)
+
+
+def test_non_finite_loss_stops_with_the_step_and_advice(tmp_path):
+    ds = data.load("synthetic", limit=128)
+    recipe = recipes.get("smoke").replace(epochs=2, batch_size=32, learning_rate=1e30, schedule="constant")
+    with pytest.raises(BarlowError, match=r"loss became .* at epoch 1, step \d+.*learning rate"):
+        train.train(recipe, ds, tmp_path / "nan", progress=False)
+    assert not (tmp_path / "nan" / "checkpoints" / "last.npz").exists()
+
+
+@pytest.mark.parametrize("batch,match", [(1, "at least 2 images"), (1000, "larger than the 128 training images")])
+def test_impossible_batch_sizes_are_refused_before_anything_is_written(tmp_path, batch, match):
+    ds = data.load("synthetic", limit=128)
+    with pytest.raises(BarlowError, match=match):
+        train.train(recipes.get("smoke").replace(batch_size=batch), ds, tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
