@@ -88,3 +88,14 @@ def embedding_2d(features: np.ndarray, labels: np.ndarray, classes, title: str =
     ax.set(title=title or "features, first two principal components", xticks=[], yticks=[])
     fig.tight_layout()
     return fig
+
+
+def table(rows: list[dict], digits: int = 3):
+    """A list of dicts as a Markdown table (renders in Jupyter, Colab and the book)."""
+    from IPython.display import Markdown
+
+    cols = list(rows[0])
+    fmt = lambda v: f"{v:,.{digits}f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return Markdown("\n".join(lines))

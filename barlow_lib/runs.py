@@ -5,7 +5,8 @@
     RUN_DIR/provenance.json    commit, hardware, software, start and end time
     RUN_DIR/checkpoints/last.npz   weights + optimizer state + history, atomic
     RUN_DIR/tensorboard/       scalars for TensorBoard
-    RUN_DIR/backbone.keras     the trained encoder, written when training completes
+    RUN_DIR/projector.keras    the trained projector (the seed probed its output)
+    RUN_DIR/backbone.keras     the trained encoder, written last when training completes
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Run:
     provenance_path = property(lambda self: self.path / "provenance.json")
     checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.npz")
     backbone_path = property(lambda self: self.path / "backbone.keras")
+    projector_path = property(lambda self: self.path / "projector.keras")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")
 
     def exists(self) -> bool:
@@ -63,3 +65,10 @@ class Run:
             raise BarlowError(f"run {self.path} has not finished training (no backbone.keras yet).",
                               "run the same `barlow-twins train` command again to resume it, or use --random-init")
         return keras.saving.load_model(self.backbone_path, compile=False)
+
+    def load_projector(self):
+        import keras
+
+        if not self.is_complete():
+            raise BarlowError(f"run {self.path} has not finished training.", "run the same train command to resume it")
+        return keras.saving.load_model(self.projector_path, compile=False)

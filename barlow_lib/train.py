@@ -171,7 +171,8 @@ def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: 
                 extra = f", kNN {knn:.1%}" if knn is not None else ""
                 print(f"epoch {epoch + 1}/{recipe.epochs}: loss {row['loss']:.2f}{extra} ({seconds:.1f} s)")
         if history["complete"] and not run.backbone_path.exists():
-            checkpoint.atomic_write(run.backbone_path, lambda p: twin.backbone.save(p))
+            checkpoint.atomic_write(run.projector_path, lambda p: twin.projector.save(p))
+            checkpoint.atomic_write(run.backbone_path, lambda p: twin.backbone.save(p))  # last: marks completion
             prov = run.provenance()
             prov["end"] = provenance.collect()
             prov["train_seconds"] = round(sum(history["seconds"]), 1)
