@@ -201,3 +201,18 @@ def augment(images, noise, config: AugmentConfig):
 def two_views(images, noise, config: AugmentConfig):
     """Both views of the *same* batch: noise has shape (batch, 2, N_NOISE)."""
     return augment(images, noise[:, 0], config), augment(images, noise[:, 1], config)
+
+
+def compiled_two_views(config: AugmentConfig):
+    """``two_views`` for one config, compiled with XLA on TensorFlow.
+
+    XLA fuses the ~60 small element-wise ops into a few kernels (9x faster on a CPU, bench/augment.py),
+    even when the network around it runs without XLA. JAX compiles the whole step anyway.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda images, noise: two_views(images, noise, config)
+    import tensorflow as tf
+
+    return tf.function(lambda images, noise: two_views(images, noise, config), jit_compile=True)

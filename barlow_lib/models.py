@@ -100,12 +100,13 @@ class BarlowTwins(keras.Model):
         super().__init__(**kwargs)
         self.backbone, self.projector = backbone, projector
         self.augment_config, self.lambd = augment_config, lambd
+        self.two_views = augment.compiled_two_views(augment_config)
 
     def embed(self, views, training=False):
         return self.projector(self.backbone(views, training=training), training=training)
 
     def call(self, inputs, training=False):
-        view_a, view_b = augment.two_views(inputs["images"], inputs["noise"], self.augment_config)
+        view_a, view_b = self.two_views(inputs["images"], inputs["noise"])
         return ops.stack([self.embed(view_a, training), self.embed(view_b, training)], axis=1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

@@ -34,7 +34,7 @@ def make_images(labels: np.ndarray, rng: np.random.Generator, size: int = 32) ->
     yy, xx = np.meshgrid(grid, grid, indexing="ij")
     cx, cy = rng.uniform(-0.3, 0.3, (2, n, 1, 1))
     scale = rng.uniform(0.55, 0.8, (n, 1, 1))
-    angle = rng.uniform(0, 2 * np.pi, (n, 1, 1))
+    angle = rng.uniform(-0.3, 0.3, (n, 1, 1))  # nearly upright: rotation is not one of the augmentations
     dx, dy = (xx - cx) / scale, (yy - cy) / scale
     u = np.cos(angle) * dx + np.sin(angle) * dy
     v = -np.sin(angle) * dx + np.cos(angle) * dy
@@ -45,11 +45,14 @@ def make_images(labels: np.ndarray, rng: np.random.Generator, size: int = 32) ->
     striped = (np.asarray(labels) // len(SHAPES)) == 1
     freq = rng.uniform(2.5, 4.0, (n, 1, 1))
     stripes = np.sin(freq * np.pi * (u + v)) > 0
-    fg, fg2, bg = rng.uniform(0, 1, (3, n, 1, 1, 3))
+    # Random colours, but the shape always stands out from its background: bright on dark or dark on bright.
+    bright = rng.uniform(0.55, 1.0, (n, 1, 1, 3))
+    dark = rng.uniform(0.0, 0.45, (n, 1, 1, 3))
+    swap = rng.random((n, 1, 1, 1)) < 0.5
+    fg, bg = np.where(swap, dark, bright), np.where(swap, bright, dark)
     fg2 = np.where(striped[:, None, None, None], 1.0 - fg, fg)  # stripes alternate fg and its complement
     fill = np.where(stripes[..., None], fg, fg2)
-    background = bg + rng.normal(0, 0.06, (n, size, size, 3)) + 0.1 * np.sin(
-        rng.uniform(0.5, 2, (n, 1, 1, 1)) * np.pi * xx[None, ..., None])
+    background = bg + rng.normal(0, 0.04, (n, size, size, 3))
     img = np.where(mask[..., None], fill, background) + rng.normal(0, 0.03, (n, size, size, 3))
     return np.clip(img * 255.0, 0, 255).astype(np.uint8)
 

@@ -1,0 +1,50 @@
+"""Shared by the bench scripts: timing, a printed table, and a result file with provenance."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def best_time(fn, repeats: int = 3, warmup: int = 1) -> float:
+    """Seconds of the fastest of ``repeats`` calls, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def print_table(rows: list[dict]):
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    widths = [max(len(c), *(len(_s(r.get(c, ""))) for r in rows)) for c in cols]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    for r in rows:
+        print("  ".join(_s(r.get(c, "")).ljust(w) for c, w in zip(cols, widths)))
+
+
+def _s(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def write_result(path, title: str, rows: list[dict], summary: dict, started: float, **extra):
+    from barlow_lib import provenance
+
+    result = {"title": title, "rows": rows, "summary": summary,
+              "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+              "provenance": provenance.collect(), "wall_seconds": round(time.perf_counter() - started, 1), **extra}
+    print_table(rows)
+    for k, v in summary.items():
+        print(f"{k}: {_s(v)}")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=1) + "\n")
+        print("wrote", path)
+    return result

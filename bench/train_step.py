@@ -1,0 +1,118 @@
+"""Train-step throughput on this CPU: the variants that matter, side by side in one run.
+
+    python bench/train_step.py --out results/bench-train-step.json
+
+Baseline: a plain float32 Keras implementation of the seed - the same model and batch, fed by the seed's
+per-image tf.data augmentation, no XLA. Every variant starts from the same weights and sees the same
+images, and its per-step losses are compared with the float32 run's: a fast variant that changes the loss
+curve beyond noise does not count as correct.
+"""
+import argparse
+import time
+
+import _common  # noqa: F401  (quiet TensorFlow)
+import keras
+import numpy as np
+import tensorflow as tf
+
+from barlow_lib import augment, models, recipes, train
+from seed_pipeline import pairs_dataset
+
+
+class TwinOnViews(models.BarlowTwins):
+    """The twin fed ready-made views: augmentation happens outside the step."""
+
+    def call(self, inputs, training=False):
+        return keras.ops.stack([self.embed(inputs["view_a"], training), self.embed(inputs["view_b"], training)], axis=1)
+
+
+def build(recipe, precision, on_views=False, weights=None):
+    spec = recipe.model.__class__(**{**recipe.model.__dict__, "precision": precision})
+    keras.utils.set_random_seed(0)
+    twin = models.build_twin(spec, recipe.augment, recipe.lambd)
+    if on_views:
+        twin = TwinOnViews(twin.backbone, twin.projector, recipe.augment, recipe.lambd)
+    if weights is not None:
+        twin.backbone.set_weights(weights[0])
+        twin.projector.set_weights(weights[1])
+    return twin
+
+
+def run_steps(twin, batches, jit):
+    """Loss of each step, and the seconds of each step after the first (which compiles)."""
+    twin.compile(optimizer=keras.optimizers.Lamb(1e-3), jit_compile=jit)
+    losses, times = [], []
+    for b in batches:
+        t = time.perf_counter()
+        out = twin.train_on_batch(b, return_dict=True)
+        losses.append(float(out["loss"]))
+        times.append(time.perf_counter() - t)
+    return losses, times[1:]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--steps", type=int, default=4, help="timed steps per variant (one more compiles)")
+    p.add_argument("--out")
+    args = p.parse_args()
+    started = time.perf_counter()
+    b, n = args.batch, args.batch * (args.steps + 1)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8)
+    noise = augment.draw_noise(rng, n)
+    seed = recipes.get("seed").replace(batch_size=b)
+    ref = build(seed, "float32")
+    weights = (ref.backbone.get_weights(), ref.projector.get_weights())
+    batches = [{"images": images[i:i + b], "noise": noise[i:i + b]} for i in range(0, n, b)]
+    rows = []
+
+    def record(name, losses, times, pairs_per_s=None):
+        rows.append({"recipe": name.split(":")[0], "variant": name.split(": ")[1], "step_s": float(np.median(times)),
+                     "pairs/s": round(pairs_per_s or b / float(np.median(times)), 1), "losses": losses})
+
+    # Baseline: the seed's approach, end to end (per-image tf.data pipeline feeding a float32 step).
+    twin = build(seed, "float32", on_views=True, weights=weights)
+    twin.compile(optimizer=keras.optimizers.Lamb(1e-3), jit_compile=False)
+    ds = pairs_dataset(images, b, seed.augment).map(lambda a, v: {"view_a": a, "view_b": v})
+    it = iter(ds)
+    twin.train_on_batch(next(it))  # compile
+    t = time.perf_counter()
+    for _ in range(args.steps):
+        twin.train_on_batch(next(it))
+    record("seed: plain float32 Keras, per-image tf.data augmentation", [], [(time.perf_counter() - t) / args.steps])
+
+    for precision, jit in (("float32", False), ("float32", True), ("mixed_bfloat16", False), ("mixed_bfloat16", True)):
+        losses, times = run_steps(build(seed, precision, weights=weights), batches, jit)
+        record(f"seed: ours, {precision}, XLA {'on' if jit else 'off'}, augmentation in the step", losses, times)
+
+    views = [dict(zip(("view_a", "view_b"), map(np.asarray, augment.two_views(x["images"], x["noise"], seed.augment))))
+             for x in batches]
+    losses, times = run_steps(build(seed, "float32", on_views=True, weights=weights), views, False)
+    record("seed: ours, float32, XLA off, augmentation outside the step (views precomputed, not timed)", losses, times)
+
+    for name in ("cifar", "cpu"):
+        r = recipes.get(name)
+        bs = min(r.batch_size, b)
+        xs = [{"images": images[i:i + bs], "noise": noise[i:i + bs]} for i in range(0, bs * 3, bs)]
+        losses, times = run_steps(build(r.replace(batch_size=bs), r.model.precision), xs, r.jit_compile)
+        record(f"{name}: recipe default ({r.model.precision}, XLA {r.jit_compile}, batch {bs})", losses, times)
+
+    base = rows[0]["pairs/s"]
+    ref_losses = rows[1]["losses"]
+    for r in rows:
+        r["speed-up vs plain"] = round(r["pairs/s"] / base, 2) if r["recipe"] == "seed" else ""
+        if r["recipe"] == "seed" and r["losses"]:
+            dev = max(abs(a - c) / abs(c) for a, c in zip(r["losses"], ref_losses))
+            r["max loss deviation vs float32"] = f"{dev:.2%}"
+        r.pop("losses")
+    seed_rows = [r for r in rows[1:] if r["recipe"] == "seed"]
+    best = max(seed_rows, key=lambda r: r["pairs/s"])
+    _common.write_result(args.out, f"Train-step throughput, batch {b}, CPU", rows,
+                         {"fastest seed variant": best["variant"], "its speed-up over the plain float32 Keras step":
+                          best["speed-up vs plain"]}, started,
+                         data=f"random 32x32 uint8 images, {args.steps} timed steps after one compiling step")
+
+
+if __name__ == "__main__":
+    main()
