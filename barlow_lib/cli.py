@@ -50,7 +50,7 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from . import checkpoint, data, evaluate
+    from . import checkpoint, data, evaluate, provenance
     from .errors import BarlowError
     from .runs import Run
 
@@ -77,8 +77,6 @@ def cmd_evaluate(args):
            "data": source, "recipe": config["recipe"]["name"], "run": str(run.path),
            "seconds": round(time.perf_counter() - t0, 1)}
     name = f"eval-{args.protocol}{'-random-init' if args.random_init else ''}.json"
-    from . import provenance
-
     checkpoint.write_json(run.path / name, {**out, "provenance": provenance.collect()})
     return out
 

@@ -15,9 +15,9 @@ def make_views(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0,
     return np.asarray(a), np.asarray(b)
 
 
-def view_pairs(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None):
-    """Rows: original, view A, view B; one column per image."""
-    a, b = make_views(images, config, seed, noise)
+def view_pairs(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None, views=None):
+    """Rows: original, view A, view B; one column per image (``views``: already computed (A, B))."""
+    a, b = views if views is not None else make_views(images, config, seed, noise)
     n = len(images)
     fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.1), squeeze=False)
     for j in range(n):

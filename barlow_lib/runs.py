@@ -60,7 +60,7 @@ class Run:
         if random_init:
             keras.utils.set_random_seed(seed)
             m, size = recipe.model, recipe.augment.image_size
-            return build_backbone(m.stem, m.depth, m.width, size)
+            return build_backbone(m.stem, m.depth, m.width, size, stem_stride=m.stem_stride)
         if not self.is_complete():
             raise BarlowError(f"run {self.path} has not finished training (no backbone.keras yet).",
                               "run the same `barlow-twins train` command again to resume it, or use --random-init")

@@ -107,9 +107,12 @@ def _write_scalars(writer, step: int, values: dict):
 
 
 def _knn_monitor(backbone, ds: Dataset) -> float | None:
+    """kNN on fixed random subsets (images are often stored class by class: a prefix would be 2 classes)."""
     if ds.y_train is None or ds.y_eval is None:
         return None
-    tr, ev = slice(0, KNN_MONITOR_TRAIN), slice(0, KNN_MONITOR_EVAL)
+    rng = np.random.default_rng(0)
+    tr = rng.permutation(len(ds.x_train))[:KNN_MONITOR_TRAIN]
+    ev = rng.permutation(len(ds.x_eval))[:KNN_MONITOR_EVAL]
     f_train = evaluate.extract_features(backbone, ds.x_train[tr])
     f_eval = evaluate.extract_features(backbone, ds.x_eval[ev])
     return evaluate.knn_accuracy(f_train, ds.y_train[tr], f_eval, ds.y_eval[ev])
@@ -155,8 +158,8 @@ def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: 
             fit = twin.fit(epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch), batch_size=recipe.batch_size,
                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=[monitor])
             seconds = time.perf_counter() - t0
-            every = recipe.knn_every
-            knn = _knn_monitor(twin.backbone, ds) if every and ((epoch + 1) % every == 0 or epoch + 1 == recipe.epochs) else None
+            monitor_now = recipe.knn_every and ((epoch + 1) % recipe.knn_every == 0 or epoch + 1 == recipe.epochs)
+            knn = _knn_monitor(twin.backbone, ds) if monitor_now else None
             lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
             row = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "knn_accuracy": knn, "lr": lr,
                    "seconds": round(seconds, 3)}

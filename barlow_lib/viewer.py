@@ -56,10 +56,11 @@ class AugmentViewer:
     def redraw(self, new_noise: bool = False):
         if new_noise:
             self.noise = augment.draw_noise(np.random.default_rng(), len(self.images))
-        self.views = plotting.make_views(self.images, self.current_config(), noise=self.noise)
+        config = self.current_config()
+        self.views = plotting.make_views(self.images, config, noise=self.noise)
         with self.output:
             self.output.clear_output(wait=True)
-            fig = plotting.view_pairs(self.images, self.current_config(), noise=self.noise)
+            fig = plotting.view_pairs(self.images, config, views=self.views)
             plt.show(fig)
             plt.close(fig)
         return self.views

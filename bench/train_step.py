@@ -50,6 +50,22 @@ def run_steps(twin, batches, jit):
     return losses, times[1:]
 
 
+def matmul_roof(dtype, n=2048):
+    """GFLOP/s of one large matrix product: the practical ceiling for this CPU and dtype."""
+    a = tf.random.normal((n, n), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    f = tf.function(lambda: tf.matmul(a, a))
+    return 2 * n**3 / _common.best_time(lambda: f().numpy(), 3) / 1e9
+
+
+def step_gflop(recipe, batch):
+    """FLOPs of one step: encoder and projector, forward (x1) and backward (x2), on two views."""
+    twin = models.build_twin(recipe.model, recipe.augment, recipe.lambd)
+    per_image = models.forward_flops(twin.backbone) + models.forward_flops(twin.projector)
+    d = twin.projector.output.shape[-1]
+    return (3 * 2 * per_image * batch + 6 * batch * d * d) / 1e9
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=256)
@@ -100,7 +116,9 @@ def main():
 
     base = rows[0]["pairs/s"]
     ref_losses = rows[1]["losses"]
+    gflop = {name: step_gflop(recipes.get(name), min(recipes.get(name).batch_size, b)) for name in ("seed", "cifar", "cpu")}
     for r in rows:
+        r["GFLOP/s"] = round(gflop[r["recipe"]] / r["step_s"], 1)
         r["speed-up vs plain"] = round(r["pairs/s"] / base, 2) if r["recipe"] == "seed" else ""
         if r["recipe"] == "seed" and r["losses"]:
             dev = max(abs(a - c) / abs(c) for a, c in zip(r["losses"], ref_losses))
@@ -108,9 +126,13 @@ def main():
         r.pop("losses")
     seed_rows = [r for r in rows[1:] if r["recipe"] == "seed"]
     best = max(seed_rows, key=lambda r: r["pairs/s"])
+    roof32, roof16 = matmul_roof(tf.float32), matmul_roof(tf.bfloat16)
     _common.write_result(args.out, f"Train-step throughput, batch {b}, CPU", rows,
                          {"fastest seed variant": best["variant"], "its speed-up over the plain float32 Keras step":
-                          best["speed-up vs plain"]}, started,
+                          best["speed-up vs plain"], "float32 matmul roof (GFLOP/s, 2048^3)": round(roof32, 1),
+                          "bfloat16 matmul roof (GFLOP/s, 2048^3)": round(roof16, 1),
+                          "plain float32 step as % of the float32 roof":
+                              round(100 * rows[0]["GFLOP/s"] / roof32, 1)}, started,
                          data=f"random 32x32 uint8 images, {args.steps} timed steps after one compiling step")
 
 

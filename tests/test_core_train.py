@@ -27,3 +27,17 @@ def test_epoch_inputs_depend_only_on_seed_and_epoch():
     assert len(a["images"]) == 96  # remainder dropped
     assert np.array_equal(a["images"], b["images"]) and np.array_equal(a["noise"], b["noise"])
     assert not np.array_equal(a["images"], c["images"])
+
+
+def test_mixed_precision_network_keeps_the_loss_in_float32():
+    from barlow_lib import loss
+
+    spec = recipes.get("smoke").model.__class__(**{**recipes.get("smoke").model.__dict__, "precision": "mixed_bfloat16"})
+    r = recipes.get("smoke")
+    twin = models.build_twin(spec, r.augment, r.lambd)
+    rng = np.random.default_rng(0)
+    z = twin({"images": rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, 16)})
+    assert "bfloat16" in str(z.dtype)
+    assert "float32" in str(loss.standardize(z[:, 0]).dtype)
+    value = loss.barlow_twins_loss(z[:, 0], z[:, 1])
+    assert "float32" in str(value.dtype) and np.isfinite(float(value))
