@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from . import augment, distribute
+from . import augment, distribute, hardware
 from .loss import barlow_twins_loss
 
 STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -117,7 +117,7 @@ class BarlowTwins(keras.Model):
 
 def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
     """The twin for a ``recipes.ModelSpec``, built (weights created) and ready to compile."""
-    dtype = "mixed_bfloat16" if spec.precision == "mixed_bfloat16" else None
+    dtype = "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
     backbone = build_backbone(spec.stem, spec.depth, spec.width, augment_config.image_size, dtype, sync_bn,
                               spec.stem_stride)
     projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, dtype, sync_bn,

@@ -4,7 +4,9 @@
            LAMB 1e-3, batch 512, 160 epochs, lambda 5e-3 (its augmentation defects fixed).
 ``cifar``  the strongest recipe the published CIFAR-10 figures justify (NOTES.md):
            CIFAR-stem ResNet-18, 2048^3 projector, lambda 0.0051, batch 256, warmup + cosine,
-           weight decay off biases and BN, bfloat16 compute, 1000 epochs (solo-learn's length).
+           weight decay off biases and BN, 1000 epochs (solo-learn's length).
+Precision and XLA default to "auto" (hardware.py): the fastest variants bench/train_step.py measured
+that keep the loss curve (bfloat16 where native; XLA on accelerators and JAX, not on a TF CPU).
 ``cpu``    sized to learn something real on 2 CPU cores in 10 minutes.
 ``smoke``  seconds; for tests and CI.
 """
@@ -25,7 +27,7 @@ class ModelSpec:
     width: int = 64  # filters of the first stage
     projector: tuple = (2048, 2048, 2048)
     projector_bias: bool = False
-    precision: str = "float32"  # or "mixed_bfloat16"
+    precision: str = "auto"  # "float32", "mixed_bfloat16", or "auto" (bf16 where native: hardware.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Recipe:
     schedule: str = "constant"  # or "cosine" (after the warmup)
     batch_size: int = 512
     epochs: int = 100
-    jit_compile: bool | str = "auto"
+    jit_compile: bool | str = "auto"  # "auto": XLA on JAX and on accelerators, not on a TF CPU (hardware.py)
     knn_every: int = 0  # kNN monitor every N epochs (0: off)
     description: str = ""
 
@@ -76,29 +78,28 @@ RECIPES = {
     ),
     "cifar": Recipe(
         name="cifar",
-        model=ModelSpec(stem="cifar", depth=18, width=64, projector=(2048, 2048, 2048),
-                        precision="mixed_bfloat16"),
+        model=ModelSpec(stem="cifar", depth=18, width=64, projector=(2048, 2048, 2048)),
         lambd=0.0051, learning_rate=5e-3, weight_decay=1e-4, warmup_epochs=10, schedule="cosine",
-        batch_size=256, epochs=1000, knn_every=20, jit_compile=True,
+        batch_size=256, epochs=1000, knn_every=20,
         # solo-learn's CIFAR augmentations: crop area from 8% (side 0.28), jitter 0.4/0.4/0.2/0.1, no blur,
         # solarize on one view in five overall (its two views use 0.0 and 0.2).
         augment=AugmentConfig(crop_min=0.28, brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1, blur_prob=0.0,
                               solarize_prob=0.1),
-        description="CIFAR-stem ResNet-18, 2048^3 projector, warmup+cosine LAMB, bf16 (a GPU recipe).",
+        description="CIFAR-stem ResNet-18, 2048^3 projector, warmup+cosine LAMB (a GPU recipe).",
     ),
     "cpu": Recipe(
         name="cpu",
-        model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024, 1024)),
+        model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024, 1024), precision="float32"),
         lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
-        batch_size=256, epochs=7, jit_compile=False,
+        batch_size=256, epochs=7,
         augment=MILD_AUGMENT,
         description="A narrow CIFAR-stem ResNet-10 and milder colour jitter, sized for 10 minutes on 2 CPU cores.",
     ),
     "smoke": Recipe(
         name="smoke",
-        model=ModelSpec(stem="cifar", depth=10, width=8, projector=(256, 256, 256)),
+        model=ModelSpec(stem="cifar", depth=10, width=8, projector=(256, 256, 256), precision="float32"),
         lambd=0.01, learning_rate=1e-2, schedule="cosine", warmup_epochs=1,
-        batch_size=64, epochs=12, jit_compile=False,
+        batch_size=64, epochs=12,
         augment=MILD_AUGMENT.replace(crop_min=0.5),
         description="A tiny ResNet-10 for tests and the book's build: seconds on a CPU.",
     ),

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from . import augment, checkpoint, distribute, evaluate, models, provenance
+from . import augment, checkpoint, distribute, evaluate, hardware, models, provenance
 from .data import Dataset
 from .errors import BarlowError
 from .recipes import Recipe
@@ -139,7 +139,7 @@ def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: 
         twin = models.build_twin(recipe.model, recipe.augment, recipe.lambd, sync_bn=sync_bn)
         optimizer = make_optimizer(recipe, steps)
         optimizer.build(twin.trainable_variables)
-        twin.compile(optimizer=optimizer, jit_compile=recipe.jit_compile)
+        twin.compile(optimizer=optimizer, jit_compile=hardware.resolve_jit(recipe.jit_compile))
         history = {"epoch": [], "loss": [], "knn_accuracy": [], "lr": [], "seconds": [], "complete": False}
         start = 0
         if run.checkpoint_path.exists():

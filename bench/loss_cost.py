@@ -7,7 +7,6 @@ is a process that only imports the library, the floor the others are measured ag
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time

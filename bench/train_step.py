@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from barlow_lib import augment, models, recipes, train
+from barlow_lib import augment, hardware, models, recipes
 from seed_pipeline import pairs_dataset
 
 
@@ -111,8 +111,9 @@ def main():
         r = recipes.get(name)
         bs = min(r.batch_size, b)
         xs = [{"images": images[i:i + bs], "noise": noise[i:i + bs]} for i in range(0, bs * 3, bs)]
-        losses, times = run_steps(build(r.replace(batch_size=bs), r.model.precision), xs, r.jit_compile)
-        record(f"{name}: recipe default ({r.model.precision}, XLA {r.jit_compile}, batch {bs})", losses, times)
+        precision, jit = hardware.resolve_precision(r.model.precision), hardware.resolve_jit(r.jit_compile)
+        losses, times = run_steps(build(r.replace(batch_size=bs), precision), xs, jit)
+        record(f"{name}: recipe default here ({precision}, XLA {'on' if jit else 'off'}, batch {bs})", losses, times)
 
     base = rows[0]["pairs/s"]
     ref_losses = rows[1]["losses"]

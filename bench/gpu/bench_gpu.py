@@ -18,7 +18,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from barlow_lib import augment, data, evaluate, models, provenance, recipes, train  # noqa: E402
+from barlow_lib import augment, data, evaluate, hardware, models, provenance, recipes, train  # noqa: E402
 
 PEAK_BF16_DENSE = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # vendor dense bf16 tensor-core peaks
 T0 = time.perf_counter()
@@ -52,7 +52,7 @@ def throughput(recipe, steps=20, warmup=3):
     flops_pair = 3 * 2 * (models.forward_flops(twin.backbone) + models.forward_flops(twin.projector))
     pairs = b / step_s
     peak = peak_flops()
-    return {"recipe": recipe.name, "precision": recipe.model.precision, "batch": b, "step_ms": round(step_s * 1e3, 2),
+    return {"recipe": recipe.name, "precision": hardware.resolve_precision(recipe.model.precision), "batch": b, "step_ms": round(step_s * 1e3, 2),
             "pairs_per_s": round(pairs), "s_per_epoch_50k": round(50000 // b * b / pairs, 2),
             "tflops": round(flops_pair * pairs / 1e12, 1),
             "mfu_vs_bf16_peak": round(flops_pair * pairs / peak, 4) if peak else None,
