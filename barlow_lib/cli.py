@@ -134,9 +134,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _import_keras_quietly():
+    """Import Keras (and TensorFlow) without TF 2.21's start-up log lines, which no environment variable
+    silences: a user's terminal should show our messages, not those."""
+    if "keras" in sys.modules:
+        return
+    from .hardware import muted_stderr  # imports keras, inside the mute
+
+    with muted_stderr():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op: do it muted
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    _import_keras_quietly()
     from .errors import BarlowError
 
     try:

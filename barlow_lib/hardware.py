@@ -7,26 +7,46 @@ has 7.5 and would emulate it).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 from pathlib import Path
 
-import keras
+
+@contextlib.contextmanager
+def muted_stderr():
+    """Mute file descriptor 2: TensorFlow's C++ start-up and device-probe logs go there unconditionally."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @functools.lru_cache
 def accelerator() -> str | None:
     """'gpu' or 'tpu' if Keras' backend sees one, else None."""
-    if keras.backend.backend() == "jax":
-        import jax
+    import keras
 
-        return next((d.platform for d in jax.devices() if d.platform != "cpu"), None)
-    import tensorflow as tf
+    with muted_stderr():
+        if keras.backend.backend() == "jax":
+            import jax
 
-    return "gpu" if tf.config.list_physical_devices("GPU") else None
+            return next((d.platform for d in jax.devices() if d.platform != "cpu"), None)
+        import tensorflow as tf
+
+        return "gpu" if tf.config.list_physical_devices("GPU") else None
 
 
 def resolve_jit(setting):
     """``"auto"``: XLA with JAX (which compiles everything anyway) or on an accelerator; not on a TF CPU."""
+    import keras
+
     if setting != "auto":
         return bool(setting)
     return keras.backend.backend() == "jax" or accelerator() is not None
@@ -34,6 +54,8 @@ def resolve_jit(setting):
 
 @functools.lru_cache
 def bf16_is_native() -> bool:
+    import keras
+
     if accelerator() == "gpu":
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
