@@ -9,6 +9,7 @@ import dataclasses
 
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from . import augment, plotting
 
@@ -61,6 +62,6 @@ class AugmentViewer:
         with self.output:
             self.output.clear_output(wait=True)
             fig = plotting.view_pairs(self.images, config, views=self.views)
-            plt.show(fig)
+            display(fig)
             plt.close(fig)
         return self.views
