@@ -20,7 +20,7 @@ def _recipe(args):
     if getattr(args, "knn_every", None) is not None:
         changes["knn_every"] = args.knn_every
     if getattr(args, "precision", None):
-        changes["model"] = r.model.__class__(**{**r.model.__dict__, "precision": args.precision})
+        changes["model"] = {"precision": args.precision}
     return r.replace(**changes)
 
 

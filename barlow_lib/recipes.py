@@ -46,7 +46,13 @@ class Recipe:
     knn_every: int = 0  # kNN monitor every N epochs (0: off)
     description: str = ""
 
-    def replace(self, **changes) -> "Recipe":
+    def replace(self, model: dict | None = None, augment: dict | None = None, **changes) -> "Recipe":
+        """A copy with top-level fields changed; ``model``/``augment`` dicts change fields of those parts."""
+        if model is not None:
+            model = {k: tuple(v) if k == "projector" else v for k, v in model.items()}
+            changes["model"] = dataclasses.replace(self.model, **model)
+        if augment is not None:
+            changes["augment"] = self.augment.replace(**augment)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -64,8 +70,9 @@ class Recipe:
 
 
 # Short runs learn far more with the seed's colour jitter halved (its brightness delta of 0.8 often
-# washes a 32 px image out entirely) and a wider crop range: measured on CIFAR-10, 3 epochs of the cpu
-# network reached 49-53% kNN with these settings and stayed at random-init level (34%) with the seed's.
+# washes a 32 px image out entirely) and a wider crop range. Measured on CIFAR-10 (full kNN, val split):
+# the cpu-sized ResNet-10 reached 40.8% after 3 epochs with these settings, and 34.2% after 2 epochs with
+# the seed's - random-init level (34.3%).
 MILD_AUGMENT = AugmentConfig(crop_min=0.35, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, blur_prob=0.0,
                              solarize_prob=0.1)
 

@@ -27,9 +27,8 @@ class TwinOnViews(models.BarlowTwins):
 
 
 def build(recipe, precision, on_views=False, weights=None):
-    spec = recipe.model.__class__(**{**recipe.model.__dict__, "precision": precision})
     keras.utils.set_random_seed(0)
-    twin = models.build_twin(spec, recipe.augment, recipe.lambd)
+    twin = models.build_twin(recipe.replace(model={"precision": precision}).model, recipe.augment, recipe.lambd)
     if on_views:
         twin = TwinOnViews(twin.backbone, twin.projector, recipe.augment, recipe.lambd)
     if weights is not None:

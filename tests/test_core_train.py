@@ -32,9 +32,8 @@ def test_epoch_inputs_depend_only_on_seed_and_epoch():
 def test_mixed_precision_network_keeps_the_loss_in_float32():
     from barlow_lib import loss
 
-    spec = recipes.get("smoke").model.__class__(**{**recipes.get("smoke").model.__dict__, "precision": "mixed_bfloat16"})
-    r = recipes.get("smoke")
-    twin = models.build_twin(spec, r.augment, r.lambd)
+    r = recipes.get("smoke").replace(model={"precision": "mixed_bfloat16"})
+    twin = models.build_twin(r.model, r.augment, r.lambd)
     rng = np.random.default_rng(0)
     z = twin({"images": rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, 16)})
     assert "bfloat16" in str(z.dtype)

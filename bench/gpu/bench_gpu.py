@@ -77,11 +77,7 @@ def short_run(recipe, ds, out, epochs):
 
 def variant(spec: dict):
     spec = dict(spec)
-    base = recipes.get(spec.pop("recipe"))
-    model = base.model.__class__(**{**base.model.__dict__, **{k: tuple(v) if k == "projector" else v
-                                                                for k, v in spec.pop("model", {}).items()}})
-    aug = base.augment.replace(**spec.pop("augment", {}))
-    return base.replace(model=model, augment=aug, **spec)
+    return recipes.get(spec.pop("recipe")).replace(**spec)
 
 
 def main():
@@ -102,8 +98,8 @@ def main():
 
     print("device:", provenance.describe(results["provenance"]), flush=True)
     seed = recipes.get("seed")
-    todo = [seed, seed.replace(name="seed-bf16", model=variant({"recipe": "seed", "model": {
-        "precision": "mixed_bfloat16"}}).model), recipes.get("cifar"), variant({"recipe": "cifar", "batch_size": 512})]
+    todo = [seed, seed.replace(name="seed-bf16", model={"precision": "mixed_bfloat16"}), recipes.get("cifar"),
+            recipes.get("cifar").replace(batch_size=512)]
     if args.dry_run:
         todo = [recipes.get("smoke")]
     for r in todo:
