@@ -54,6 +54,11 @@ class AugmentConfig:
     grayscale_prob: float = 0.2
     solarize_prob: float = 0.2
     solarize_threshold: float = 0.5
+    output_size: int | None = None  # side of the views; None: image_size (smaller trains faster)
+
+    @property
+    def view_size(self) -> int:
+        return self.output_size or self.image_size
 
     def replace(self, **changes) -> "AugmentConfig":
         return dataclasses.replace(self, **changes)
@@ -99,24 +104,26 @@ def _gate(flags, new, old):
     return ops.where(ops.reshape(flags, (-1, 1, 1, 1)), new, old)
 
 
-def _interp_matrix(start, side, size: int):
-    """(batch, size, size) bilinear weights: output index i reads input index k of the crop."""
-    i = ops.cast(ops.arange(size), "float32")
-    src = start[:, None] + (i[None, :] + 0.5) * (side[:, None] / size) - 0.5
+def _interp_matrix(start, side, in_size: int, out_size: int):
+    """(batch, out_size, in_size) bilinear weights: output index i reads input index k of the crop."""
+    i = ops.cast(ops.arange(out_size), "float32")
+    k = ops.cast(ops.arange(in_size), "float32")
+    src = start[:, None] + (i[None, :] + 0.5) * (side[:, None] / out_size) - 0.5
     src = ops.clip(src, start[:, None], start[:, None] + side[:, None] - 1.0)  # stay inside the crop
-    return ops.maximum(0.0, 1.0 - ops.abs(src[:, :, None] - i[None, None, :]))
+    return ops.maximum(0.0, 1.0 - ops.abs(src[:, :, None] - k[None, None, :]))
 
 
-def random_resized_crop(images, side, x0, y0):
-    """Crop a square of ``side`` px at (x0, y0) and resize it back (bilinear, half-pixel centres).
+def random_resized_crop(images, side, x0, y0, out_size: int | None = None):
+    """Crop a square of ``side`` px at (x0, y0), resized to ``out_size`` (default: the input's size).
 
-    Axis-aligned scaling is separable, so it is two small batched matrix products:
-    fast on any device, compilable by XLA, identical on TensorFlow and JAX.
+    Bilinear with half-pixel centres. Axis-aligned scaling is separable, so it is two small
+    batched matrix products: fast on any device, compilable by XLA, identical on TensorFlow and JAX.
     """
     size = images.shape[1]
+    out_size = out_size or size
     side = ops.cast(side, "float32")
-    rows = _interp_matrix(ops.cast(y0, "float32"), side, size)
-    cols = _interp_matrix(ops.cast(x0, "float32"), side, size)
+    rows = _interp_matrix(ops.cast(y0, "float32"), side, size, out_size)
+    cols = _interp_matrix(ops.cast(x0, "float32"), side, size, out_size)
     x = ops.einsum("bik,bkjc->bijc", rows, images)
     return ops.einsum("bjk,bikc->bijc", cols, x)
 
@@ -184,7 +191,7 @@ def to_unit_float(images):
 def apply(images, params: dict, config: AugmentConfig):
     """The whole pipeline on a float [0, 1] batch, with parameters from ``sample_params``."""
     p = params
-    x = random_resized_crop(images, p["crop_side"], p["crop_x"], p["crop_y"])
+    x = random_resized_crop(images, p["crop_side"], p["crop_x"], p["crop_y"], config.view_size)
     x = horizontal_flip(x, p["flip"])
     x = color_jitter(x, p["jitter"], p["brightness"], p["contrast"], p["saturation"], p["hue"])
     x = gaussian_blur(x, p["blur"], p["blur_sigma"], config.blur_kernel)

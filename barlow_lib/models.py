@@ -115,11 +115,34 @@ class BarlowTwins(keras.Model):
         return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
 
 
-def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
-    """The twin for a ``recipes.ModelSpec``, built (weights created) and ready to compile."""
+def backbone_for(spec, image_size: int, sync_bn: bool = False) -> keras.Model:
+    """The backbone a ``recipes.ModelSpec`` describes, for images of ``image_size`` px."""
     dtype = "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
-    backbone = build_backbone(spec.stem, spec.depth, spec.width, augment_config.image_size, dtype, sync_bn,
-                              spec.stem_stride)
+    return build_backbone(spec.stem, spec.depth, spec.width, image_size, dtype, sync_bn, spec.stem_stride)
+
+
+def at_size(backbone: keras.Model, spec, image_size: int) -> keras.Model:
+    """``backbone`` for ``image_size`` px inputs: itself, or a copy sharing its weights' values.
+
+    A recipe may train on views smaller than the images (``AugmentConfig.output_size``); the
+    CIFAR-stem network ends in a global average pool, so the same weights then serve full-size images.
+    """
+    if backbone.input.shape[1] == image_size:
+        return backbone
+    resized = backbone_for(spec, image_size)
+    resized.set_weights(backbone.get_weights())
+    return resized
+
+
+def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
+    """The twin for a ``recipes.ModelSpec``, built (weights created) and ready to compile.
+
+    Its backbone takes the augmented views (``augment_config.view_size`` px).
+    """
+    if spec.stem == "imagenet" and augment_config.view_size != augment_config.image_size:
+        raise ValueError("output_size needs the CIFAR stem (the seed's network flattens a fixed-size map)")
+    dtype = "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
+    backbone = backbone_for(spec, augment_config.view_size, sync_bn)
     projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, dtype, sync_bn,
                                 spec.stem == "imagenet")
     twin = BarlowTwins(backbone, projector, augment_config, lambd, name="barlow_twins")

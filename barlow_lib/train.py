@@ -159,7 +159,7 @@ def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: 
                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=[monitor])
             seconds = time.perf_counter() - t0
             monitor_now = recipe.knn_every and ((epoch + 1) % recipe.knn_every == 0 or epoch + 1 == recipe.epochs)
-            knn = _knn_monitor(twin.backbone, ds) if monitor_now else None
+            knn = _knn_monitor(models.at_size(twin.backbone, recipe.model, ds.image_size), ds) if monitor_now else None
             lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
             row = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "knn_accuracy": knn, "lr": lr,
                    "seconds": round(seconds, 3)}
@@ -175,7 +175,8 @@ def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: 
                 print(f"epoch {epoch + 1}/{recipe.epochs}: loss {row['loss']:.2f}{extra} ({seconds:.1f} s)")
         if history["complete"] and not run.backbone_path.exists():
             checkpoint.atomic_write(run.projector_path, lambda p: twin.projector.save(p))
-            checkpoint.atomic_write(run.backbone_path, lambda p: twin.backbone.save(p))  # last: marks completion
+            backbone = models.at_size(twin.backbone, recipe.model, ds.image_size)
+            checkpoint.atomic_write(run.backbone_path, lambda p: backbone.save(p))  # last: marks completion
             prov = run.provenance()
             prov["end"] = provenance.collect()
             prov["train_seconds"] = round(sum(history["seconds"]), 1)
