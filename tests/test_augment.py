@@ -58,6 +58,19 @@ def test_full_size_crop_is_the_identity_and_small_crop_zooms():
     assert left.max() < 1e-6
 
 
+def test_crop_resizes_to_a_smaller_output_size_by_averaging_pixel_pairs():
+    # Half-pixel bilinear at scale 2 samples between source pixels 2i and 2i+1: their mean.
+    x = images(2)
+    full, zero = np.full(2, 32.0), np.zeros(2)
+    out = to_np(augment.random_resized_crop(x, full, zero, zero, 16))
+    assert out.shape == (2, 16, 16, 3)
+    pairs = x.reshape(2, 16, 2, 16, 2, 3).mean(axis=(2, 4))
+    np.testing.assert_allclose(out, pairs, atol=1e-5)
+    views = augment.two_views(x, augment.draw_noise(np.random.default_rng(0), 2),
+                              AugmentConfig(output_size=16))
+    assert all(to_np(v).shape == (2, 16, 16, 3) for v in views)
+
+
 def test_blur_sigma_is_drawn_per_image_per_step():
     # The seed drew sigma once, at trace time, and froze it for the whole run.
     cfg = AugmentConfig()

@@ -40,3 +40,19 @@ def test_mixed_precision_network_keeps_the_loss_in_float32():
     assert "float32" in str(loss.standardize(z[:, 0]).dtype)
     value = loss.barlow_twins_loss(z[:, 0], z[:, 1])
     assert "float32" in str(value.dtype) and np.isfinite(float(value))
+
+
+def test_a_backbone_trained_on_small_views_carries_its_weights_to_full_size():
+    r = recipes.get("smoke").replace(augment={"output_size": 16})
+    twin = models.build_twin(r.model, r.augment, r.lambd)
+    assert twin.backbone.input.shape[1] == 16
+    twin.compile(optimizer=train.make_optimizer(r, 2), jit_compile=False)
+    rng = np.random.default_rng(0)
+    twin.fit({"images": rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, 64)},
+             batch_size=32, verbose=0)  # moves the weights and the BN statistics away from their init
+    full = models.at_size(twin.backbone, r.model, 32)
+    assert full.input.shape[1] == 32 and models.at_size(full, r.model, 32) is full
+    back = models.at_size(full, r.model, 16)  # the round trip computes exactly what the trained one does
+    x = rng.uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(back.predict_on_batch(x)), np.asarray(twin.backbone.predict_on_batch(x)),
+                               rtol=1e-5, atol=1e-6)

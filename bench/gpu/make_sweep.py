@@ -50,10 +50,18 @@ def merge(a, b):
     return out
 
 
+# The sweep's starting point: the `cpu` recipe as it was before the sweep (commit 8d7b3ef), spelled out so
+# that this file regenerates the same variants whatever `cpu` has become since.
+BASE = {"model": {"depth": 10, "width": 16, "stem_stride": 1, "projector": [1024, 1024, 1024]},
+        "augment": {"crop_min": 0.35, "output_size": None, **MILD, "blur_prob": 0.0, "solarize_prob": 0.1,
+                    "grayscale_prob": 0.2},
+        "learning_rate": 0.01, "weight_decay": 1e-4, "lambd": 0.0051, "warmup_epochs": 1, "batch_size": 256}
+
+
 def arch(name, scale=1.0, **extra):
     epochs = int(BUDGET * scale / (MS_PER_STEP[name] / 1000 * (45000 // ARCH[name].get("batch_size", 256))))
     return {"name": name + (f"-x{scale}" if scale != 1 else ""), "recipe": "cpu", "epochs": epochs,
-            **merge(ARCH[name], extra)}
+            **merge(merge(BASE, ARCH[name]), extra)}
 
 
 def delta(name):

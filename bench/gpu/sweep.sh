@@ -13,6 +13,7 @@ mkdir -p /tmp/cifar10 && tar xzf .data/train.tar.gz -C /tmp/cifar10
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"
 python3 -c "from barlow_lib import data; d = data.load('/tmp/cifar10'); print('data', d.x_train.shape, d.eval_split)"
+python3 -c "import json; from barlow_lib import provenance; json.dump(provenance.collect(), open('$out/provenance.json', 'w'))"
 for i in $(seq "$workers"); do
   timeout "$stop" python3 bench/gpu/sweep.py --data /tmp/cifar10 --variants "$variants" --out "$out/sweep.jsonl" \
     --deadline "$deadline" --combine-wait "$wait_s" > "$out/worker$i.log" 2>&1 &
