@@ -8,6 +8,11 @@ from pathlib import Path
 
 
 def git_commit(cwd=None) -> str:
+    """The code's commit (+dirty if tracked files changed); BARLOW_COMMIT where there is no .git (a copied tree)."""
+    import os
+
+    if os.environ.get("BARLOW_COMMIT"):
+        return os.environ["BARLOW_COMMIT"]
     cwd = cwd or Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True,
