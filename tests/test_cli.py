@@ -57,6 +57,16 @@ def test_train_then_evaluate_knn_and_random_init(smoke_run):
         assert 0.0 <= r["accuracy"] <= 1.0
     assert base["random_init"] and not trained["random_init"]
     assert (smoke_run / "eval-knn.json").exists() and (smoke_run / "eval-knn-random-init.json").exists()
+    # the printed figures are those of the run's own backbone and of its untrained twin, on the test split
+    from barlow_lib import data, evaluate
+    from barlow_lib.runs import Run
+
+    ds = data.load("synthetic")
+    for r, random_init in ((trained, False), (base, True)):
+        bb = Run(smoke_run).load_backbone(random_init=random_init)
+        f_tr, f_ev = evaluate.extract_features(bb, ds.x_train), evaluate.extract_features(bb, ds.x_eval)
+        assert r["accuracy"] == round(evaluate.knn_accuracy(f_tr, ds.y_train, f_ev, ds.y_eval), 4)
+    assert trained["accuracy"] != base["accuracy"]
 
 
 def test_linear_probe_protocol(smoke_run):

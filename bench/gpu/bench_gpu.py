@@ -1,6 +1,7 @@
 """GPU benchmark and short real-data runs, for a lent machine with JAX and no TensorFlow.
 
-Prints and writes (``--out``/gpu_results.json):
+Prints and writes ``--out``/gpu_results.json (everything) and ``--out``/gpu.json (the book's result format;
+copy it to results/gpu.json):
   1. pairs/s, seconds per 50k-image epoch and model FLOPs utilisation of the `seed` and `cifar` recipes;
   2. kNN accuracy on a validation split of CIFAR-10 train after a few epochs of `cifar`, vs random init;
   3. optional variants (``--variants FILE``): short runs of other recipes, kNN each, for tuning.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -75,6 +77,18 @@ def short_run(recipe, ds, out, epochs):
             "train_s": round(wall, 1), "epoch_s": h["seconds"]}
 
 
+def to_report(raw: dict, command: str) -> dict:
+    """The raw results as a result file for the book: throughput rows, then short runs in the summary."""
+    rows = [{"recipe": t["recipe"], "precision": t["precision"], "batch": t["batch"], "step ms": t["step_ms"],
+             "pairs/s": t["pairs_per_s"], "s per 50k epoch": t["s_per_epoch_50k"], "TFLOP/s": t["tflops"],
+             "MFU (bf16 dense peak)": t["mfu_vs_bf16_peak"], "compile s": t["compile_s"]} for t in raw["throughput"]]
+    summary = {f"{r['name']}: kNN after {r['epochs']} epochs": f"{r['knn']:.4f} (random init {r['knn_random_init']:.4f})"
+               for r in raw["runs"]}
+    summary["timing"] = "20 timed steps after 3 warm-up steps, one process on the GPU, JAX with XLA"
+    return {"title": "GPU throughput of the seed and cifar recipes", "rows": rows, "summary": summary,
+            "command": command, "provenance": raw["provenance"]}
+
+
 def variant(spec: dict):
     spec = dict(spec)
     return recipes.get(spec.pop("recipe")).replace(**spec)
@@ -95,6 +109,8 @@ def main():
     def save():
         with open(os.path.join(args.out, "gpu_results.json"), "w") as f:
             json.dump(results, f, indent=1)
+        with open(os.path.join(args.out, "gpu.json"), "w") as f:
+            json.dump(to_report(results, "python bench/gpu/bench_gpu.py " + " ".join(sys.argv[1:])), f, indent=1)
 
     print("device:", provenance.describe(results["provenance"]), flush=True)
     seed = recipes.get("seed")

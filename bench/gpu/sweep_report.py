@@ -42,7 +42,10 @@ def main():
                       "GPU train s": r["train_s"], "seed": r["seed"]})
     failed = [r["name"] for r in rows if "knn" not in r]
     summary = {"variants run": len(table), "failed": ", ".join(failed) or "none",
-               "budget": "every variant's epochs cost the same 430 s on the 2-core CPU (bench/cpu_cost.py)"}
+               "budget": "every variant's epochs cost the same 430 s on the 2-core CPU (bench/cpu_cost.py); "
+                         "x1.5 variants 1.5 times that",
+               "GPU train s": "8 sweep processes shared one GPU: a scheduling figure, not a speed measurement",
+               "noise": "'combo' and 'combo-v16' are the same recipe and seed: their gap is run-to-run noise"}
     result = {"title": "Tuning the cpu recipe on a GPU: equal-CPU-cost variants, kNN on a validation split",
               "rows": table, "summary": summary,
               "command": "bash bench/gpu/sweep.sh bench/gpu/sweep.json 8 300 340 480 (then "
