@@ -43,10 +43,24 @@ DELTAS = {  # applied to the v16 anchor, grouped: a group changes one thing
 }
 
 
-def merge(a, b):
+def merge(a: dict, b: dict) -> dict:
+    """``a`` with ``b``'s fields, nested dicts merged field by field."""
     out = dict(a)
     for k, v in b.items():
         out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def changes(base: dict, new: dict) -> dict:
+    """The (nested) fields of ``new`` that differ from ``base``."""
+    out = {}
+    for k, v in new.items():
+        if isinstance(v, dict):
+            sub = changes(base.get(k) or {}, v)
+            if sub:
+                out[k] = sub
+        elif base.get(k) != v:
+            out[k] = v
     return out
 
 

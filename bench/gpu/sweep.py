@@ -31,6 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from barlow_lib import augment, data, evaluate, models, recipes, train  # noqa: E402
+from make_sweep import changes, merge  # noqa: E402  (bench/gpu/, the script's own folder)
 
 
 def resized(images: np.ndarray, size: int, batch: int = 2048) -> np.ndarray:
@@ -80,26 +81,6 @@ def run_variant(spec: dict, ds, workdir: str) -> dict:
                              ds.y_eval, ds.eval_split)
         res[f"knn_at_{view}px"] = knn(models.at_size(trained, recipe.model, view), small)
     return res
-
-
-def merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def changes(base: dict, new: dict) -> dict:
-    """The (nested) fields of ``new`` that differ from ``base``."""
-    out = {}
-    for k, v in new.items():
-        if isinstance(v, dict):
-            sub = changes(base.get(k, {}), v)
-            if sub:
-                out[k] = sub
-        elif base.get(k) != v:
-            out[k] = v
-    return out
 
 
 def read_results(path) -> dict:

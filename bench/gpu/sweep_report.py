@@ -12,17 +12,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _common  # noqa: E402
-from make_sweep import BASE  # noqa: E402
+from make_sweep import BASE, changes  # noqa: E402
 
 
-def changes(base, new):
+def flat(d: dict, prefix: str = "") -> dict:
     out = {}
-    for k, v in new.items():
-        if isinstance(v, dict):
-            sub = changes(base.get(k, {}), v)
-            out.update({f"{k}.{s}": w for s, w in sub.items()})
-        elif base.get(k) != v and k != "epochs":
-            out[k] = v
+    for k, v in d.items():
+        out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
 
 
@@ -35,7 +31,7 @@ def main():
     prov = json.load(open(os.path.join(args.sweep_dir, "provenance.json")))
     table = []
     for r in sorted((r for r in rows if "knn" in r), key=lambda r: -r["knn"]):
-        diff = changes(BASE, r["overrides"])
+        diff = {k: v for k, v in flat(changes(BASE, r["overrides"])).items() if k != "epochs"}
         table.append({"variant": r["name"], "epochs": r["epochs"],
                       "changes to the old cpu recipe": ", ".join(f"{k}={v}" for k, v in diff.items()) or "-",
                       "kNN": r["knn"], "kNN random init": r["knn_random_init"],
