@@ -32,7 +32,7 @@ def one_step(devices, weights=None):
         if weights is not None:
             twin.set_weights(weights)
         before = [np.array(w) for w in twin.get_weights()]
-        twin.compile(optimizer=keras.optimizers.SGD(LR), jit_compile=False)
+        twin.compile(optimizer=keras.optimizers.SGD(LR), jit_compile=keras.backend.backend() == "jax")
         hist = twin.fit(batch, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
         after = twin.get_weights()
         trainable = {id(v) for v in twin.trainable_variables}

@@ -1,10 +1,13 @@
 """The command line: one JSON line per command, one clear error per expected mistake."""
+import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -13,9 +16,24 @@ from PIL import Image
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
 
-def cli(*args, check=True, env=None):
-    proc = subprocess.run([sys.executable, "-m", "barlow_lib", *map(str, args)], capture_output=True, text=True,
-                          env={**ENV, **(env or {})}, timeout=300)
+def cli(*args, check=True, env=None, real_process=False):
+    """Run the command line in this process (Keras is imported once: seconds saved per call), or as a
+    real ``python -m barlow_lib`` process where exit status and raw stderr matter."""
+    if real_process:
+        proc = subprocess.run([sys.executable, "-m", "barlow_lib", *map(str, args)], capture_output=True, text=True,
+                              env={**ENV, **(env or {})}, timeout=300)
+    else:
+        from barlow_lib.cli import main
+
+        out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main([str(a) for a in args])
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        proc = types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -80,7 +98,8 @@ def test_augment_preview_writes_a_png(tmp_path):
 
 
 def test_unknown_recipe_and_missing_data(tmp_path):
-    assert_clean_error(cli("train", "--recipe", "nope", "--out", tmp_path / "r", check=False), "unknown recipe")
+    assert_clean_error(cli("train", "--recipe", "nope", "--out", tmp_path / "r", check=False, real_process=True),
+                       "unknown recipe")
     assert_clean_error(cli("train", "--recipe", "smoke", "--data", tmp_path / "nowhere", "--out", tmp_path / "r",
                            check=False), "no such file or folder")
     assert not (tmp_path / "r").exists()
@@ -143,6 +162,5 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
     assert not list(out.rglob(".*tmp*")), "a temporary file was left behind"
     # the kill lost at most the epoch in flight, and the resumed run is the uninterrupted one
     whole = tmp_path / "whole"
-    subprocess.run(cmd[:-8] + ["--out", str(whole), "--epochs", "4", "--limit", "1024", "--batch-size", "32"],
-                   check=True, capture_output=True, env=ENV, timeout=300)
+    cli(*cmd[3:-8], "--out", whole, "--epochs", "4", "--limit", "1024", "--batch-size", "32", "--quiet")
     np.testing.assert_allclose(h["loss"], json.loads((whole / "history.json").read_text())["loss"], rtol=1e-5)
