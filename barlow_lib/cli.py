@@ -149,6 +149,7 @@ def _import_keras_quietly():
 
             tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op: do it muted
 
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)

@@ -47,6 +47,12 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, **kwa
     return float(np.mean(scores.argmax(1) == test_labels))
 
 
+def backbone_knn(backbone, x_train, y_train, x_eval, y_eval, **kwargs) -> float:
+    """kNN accuracy of a backbone's features: uint8 images in, one number out."""
+    f_train, f_eval = extract_features(backbone, x_train), extract_features(backbone, x_eval)
+    return knn_accuracy(f_train, y_train, f_eval, y_eval, **kwargs)
+
+
 def linear_probe(train_features, train_labels, test_features, test_labels, *, epochs: int = 35,
                  batch_size: int = 512, l2: float = 0.02, learning_rate: float = 1e-3, seed: int = 0,
                  n_classes: int | None = None):

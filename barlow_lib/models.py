@@ -115,10 +115,14 @@ class BarlowTwins(keras.Model):
         return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
 
 
+def _dtype(spec):
+    """The layers' dtype policy for a spec: mixed bfloat16, or None (Keras' float32)."""
+    return "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
+
+
 def backbone_for(spec, image_size: int, sync_bn: bool = False) -> keras.Model:
     """The backbone a ``recipes.ModelSpec`` describes, for images of ``image_size`` px."""
-    dtype = "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
-    return build_backbone(spec.stem, spec.depth, spec.width, image_size, dtype, sync_bn, spec.stem_stride)
+    return build_backbone(spec.stem, spec.depth, spec.width, image_size, _dtype(spec), sync_bn, spec.stem_stride)
 
 
 def at_size(backbone: keras.Model, spec, image_size: int) -> keras.Model:
@@ -141,9 +145,8 @@ def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
     """
     if spec.stem == "imagenet" and augment_config.view_size != augment_config.image_size:
         raise ValueError("output_size needs the CIFAR stem (the seed's network flattens a fixed-size map)")
-    dtype = "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
     backbone = backbone_for(spec, augment_config.view_size, sync_bn)
-    projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, dtype, sync_bn,
+    projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, _dtype(spec), sync_bn,
                                 spec.stem == "imagenet")
     twin = BarlowTwins(backbone, projector, augment_config, lambd, name="barlow_twins")
     size = augment_config.image_size

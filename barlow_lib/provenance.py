@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -9,8 +10,6 @@ from pathlib import Path
 
 def git_commit(cwd=None) -> str:
     """The code's commit (+dirty if tracked files changed); BARLOW_COMMIT where there is no .git (a copied tree)."""
-    import os
-
     if os.environ.get("BARLOW_COMMIT"):
         return os.environ["BARLOW_COMMIT"]
     cwd = cwd or Path(__file__).resolve().parent
@@ -51,8 +50,6 @@ def accelerators() -> list[str]:
 
 
 def collect() -> dict:
-    import os
-
     import keras
 
     return {

@@ -54,13 +54,12 @@ class Run:
         """The trained encoder, or (``random_init``) the same architecture untrained."""
         import keras
 
-        from .models import build_backbone
+        from .models import backbone_for
 
         recipe = self.recipe()
-        if random_init:
+        if random_init:  # built by the same function as the trained one, at the data's size
             keras.utils.set_random_seed(seed)
-            m, size = recipe.model, recipe.augment.image_size
-            return build_backbone(m.stem, m.depth, m.width, size, stem_stride=m.stem_stride)
+            return backbone_for(recipe.model, recipe.augment.image_size)
         if not self.is_complete():
             raise BarlowError(f"run {self.path} has not finished training (no backbone.keras yet).",
                               "run the same `barlow-twins train` command again to resume it, or use --random-init")

@@ -113,9 +113,7 @@ def _knn_monitor(backbone, ds: Dataset) -> float | None:
     rng = np.random.default_rng(0)
     tr = rng.permutation(len(ds.x_train))[:KNN_MONITOR_TRAIN]
     ev = rng.permutation(len(ds.x_eval))[:KNN_MONITOR_EVAL]
-    f_train = evaluate.extract_features(backbone, ds.x_train[tr])
-    f_eval = evaluate.extract_features(backbone, ds.x_eval[ev])
-    return evaluate.knn_accuracy(f_train, ds.y_train[tr], f_eval, ds.y_eval[ev])
+    return evaluate.backbone_knn(backbone, ds.x_train[tr], ds.y_train[tr], ds.x_eval[ev], ds.y_eval[ev])
 
 
 def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: int = 0, devices: int = 1,

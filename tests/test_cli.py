@@ -82,8 +82,7 @@ def test_train_then_evaluate_knn_and_random_init(smoke_run):
     ds = data.load("synthetic")
     for r, random_init in ((trained, False), (base, True)):
         bb = Run(smoke_run).load_backbone(random_init=random_init)
-        f_tr, f_ev = evaluate.extract_features(bb, ds.x_train), evaluate.extract_features(bb, ds.x_eval)
-        assert r["accuracy"] == round(evaluate.knn_accuracy(f_tr, ds.y_train, f_ev, ds.y_eval), 4)
+        assert r["accuracy"] == round(evaluate.backbone_knn(bb, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval), 4)
     assert trained["accuracy"] != base["accuracy"]
 
 

@@ -23,9 +23,9 @@ def test_two_devices_equal_one_device(backend):
     assert len(r["devices"]) == 2
     assert r["grad_norm"] > 0
     assert abs(r["loss_1"] - r["loss_2"]) <= 1e-4 * abs(r["loss_1"])
-    # Measured: 4e-3 on TF, spread evenly over the backbone's variables (its synchronized BatchNorm sums x and
-    # x^2 across replicas, which loses digits in float32; on one device the same layer agrees to 7e-6), and
-    # 2e-6 on JAX, whose step is compiled. The classic bug (a gradient 1/world_size too small, or per-device
+    # Measured: 4e-3 on TF, spread evenly over the backbone's variables (likely its synchronized BatchNorm's
+    # float32 sums of x and x^2 across replicas: on one device the same layer agrees to 7e-6; not proven),
+    # and 2e-6 on JAX, whose step is compiled. The classic bug (a gradient 1/world_size too small, or per-device
     # statistics) is off by 0.5 or more.
     assert r["rel_grad_err"] < {"tensorflow": 1e-2, "jax": 1e-3}[backend]
     assert r["max_moving_stat_err"] < 1e-4  # BatchNorm saw the global batch too

@@ -8,9 +8,7 @@ from barlow_lib.runs import Run
 
 
 def knn(backbone, ds):
-    f_train = evaluate.extract_features(backbone, ds.x_train)
-    f_eval = evaluate.extract_features(backbone, ds.x_eval)
-    return evaluate.knn_accuracy(f_train, ds.y_train, f_eval, ds.y_eval)
+    return evaluate.backbone_knn(backbone, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval)
 
 
 @pytest.mark.slow

@@ -69,8 +69,8 @@ def short_run(recipe, ds, out, epochs):
     accs = {}
     for random_init in (False, True):
         bb = run.load_backbone(random_init=random_init)
-        f_tr, f_ev = evaluate.extract_features(bb, ds.x_train), evaluate.extract_features(bb, ds.x_eval)
-        accs["random_init" if random_init else "trained"] = round(evaluate.knn_accuracy(f_tr, ds.y_train, f_ev, ds.y_eval), 4)
+        accs["random_init" if random_init else "trained"] = round(
+            evaluate.backbone_knn(bb, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval), 4)
     h = run.history()
     return {"recipe": recipe.name, "epochs": epochs, "knn": accs["trained"], "knn_random_init": accs["random_init"],
             "knn_curve": h["knn_accuracy"], "loss": [round(v, 1) for v in h["loss"]],

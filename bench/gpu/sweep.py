@@ -48,9 +48,7 @@ def resized(images: np.ndarray, size: int, batch: int = 2048) -> np.ndarray:
 
 
 def knn(backbone, ds) -> float:
-    f_tr = evaluate.extract_features(backbone, ds.x_train)
-    f_ev = evaluate.extract_features(backbone, ds.x_eval)
-    return round(evaluate.knn_accuracy(f_tr, ds.y_train, f_ev, ds.y_eval), 4)
+    return round(evaluate.backbone_knn(backbone, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval), 4)
 
 
 _RANDOM_INIT = {}  # kNN of an untrained backbone depends only on the architecture and the seed
