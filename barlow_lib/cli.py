@@ -85,7 +85,8 @@ def cmd_augment_preview(args):
     from . import data, plotting, recipes
 
     ds = data.load(args.data, limit=None, seed=args.seed)
-    fig = plotting.view_pairs(ds.x_train[: args.n], recipes.get(args.recipe).augment, seed=args.seed)
+    config = recipes.get(args.recipe).for_image_size(ds.image_size).augment
+    fig = plotting.view_pairs(ds.x_train[: args.n], config, seed=args.seed)
     fig.savefig(args.out, dpi=100, bbox_inches="tight")
     return {"out": args.out, "images": min(args.n, len(ds.x_train))}
 

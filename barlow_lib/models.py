@@ -34,8 +34,11 @@ def _basic_block(x, filters, stride, name, *, seed_style, dtype, sync_bn):
     y = layers.Activation("relu", name=f"{name}_relu1", dtype=dtype)(bn("bn1")(y))
     y = bn("bn2")(_conv(filters, 3, 1, f"{name}_conv2", seed_style, dtype)(y))
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=seed_style, name=f"{name}_proj",
-                                 dtype=dtype)(x)
+        if stride != 1:  # subsample, then a 1x1 conv: the strided 1x1 conv itself, identical in value, crashes
+            # TensorFlow 2.21's oneDNN backward pass for some shapes (48 and 64 px images, 8 -> 16 channels)
+            shortcut = layers.AveragePooling2D(1, strides=stride, padding="same", name=f"{name}_subsample",
+                                               dtype=dtype)(shortcut)
+        shortcut = layers.Conv2D(filters, 1, use_bias=seed_style, name=f"{name}_proj", dtype=dtype)(shortcut)
         if not seed_style:  # the seed's shortcut has a biased conv and no BN
             shortcut = bn("proj_bn")(shortcut)
     y = layers.Add(name=f"{name}_add", dtype=dtype)([y, shortcut])

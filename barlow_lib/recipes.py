@@ -55,6 +55,20 @@ class Recipe:
             changes["augment"] = self.augment.replace(**augment)
         return dataclasses.replace(self, **changes)
 
+    def for_image_size(self, size: int) -> "Recipe":
+        """This recipe for square images of ``size`` px.
+
+        Crops are fractions of the image side, so they carry over unchanged; views smaller than the
+        images (``augment.output_size``) keep their ratio to the image side (16 px views of 32 px
+        images become 24 px views of 48 px images).
+        """
+        if size == self.augment.image_size:
+            return self
+        changes = {"image_size": size}
+        if self.augment.output_size:
+            changes["output_size"] = max(8, round(self.augment.output_size * size / self.augment.image_size))
+        return self.replace(augment=changes)
+
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 

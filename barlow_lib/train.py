@@ -33,9 +33,7 @@ def validate(recipe: Recipe, ds: Dataset) -> Recipe:
     if b > n:
         raise BarlowError(f"--batch-size {b} is larger than the {n} training images of {ds.name}.",
                           f"use --batch-size {n} or less, or more data (raise or drop --limit)")
-    if ds.image_size != recipe.augment.image_size:
-        recipe = recipe.replace(augment=recipe.augment.replace(image_size=ds.image_size))
-    return recipe
+    return recipe.for_image_size(ds.image_size)
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):

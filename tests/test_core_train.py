@@ -54,3 +54,17 @@ def test_a_backbone_for_small_views_carries_its_weights_to_full_size():
     x = rng.uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(back.predict_on_batch(x)), np.asarray(twin.backbone.predict_on_batch(x)),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_the_subsampled_shortcut_equals_a_strided_one_by_one_convolution():
+    """Shortcuts subsample and then apply a 1x1 conv (TF 2.21's oneDNN crashes in the strided 1x1 conv's backward
+    pass for some image sizes); the value must be exactly that of the strided conv."""
+    import keras
+
+    bb = models.build_backbone("cifar", 10, 8, image_size=20)
+    x = np.random.default_rng(0).uniform(0, 1, (2, 20, 20, 8)).astype(np.float32)  # stage 2's input shape
+    pooled = keras.Model(bb.get_layer("stage2_block1_subsample").input, bb.get_layer("stage2_block1_proj").output)
+    strided = keras.layers.Conv2D(16, 1, strides=2, padding="same", use_bias=False)
+    strided.build((None, 20, 20, 8))
+    strided.set_weights(bb.get_layer("stage2_block1_proj").get_weights())
+    np.testing.assert_allclose(np.asarray(pooled(x)), np.asarray(strided(x)), rtol=1e-6, atol=1e-6)
