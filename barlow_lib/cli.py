@@ -1,34 +1,44 @@
 """The ``barlow-twins`` command line (also ``python -m barlow_lib``).
 
-Expected mistakes print one ``error:`` line and a ``fix:`` line, exit status 2, no traceback.
+Expected mistakes print one ``error:`` line and a ``fix:`` line, exit status 2, no traceback; Ctrl-C says
+how to resume (exit status 130). Library messages name parameters in backticks; they are shown as flags.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
+
+FLAGS = {"batch_size": "--batch-size", "learning_rate": "--lr", "source": "--data", "out": "--out",
+         "devices": "--devices", "epochs": "--epochs", "seed": "--seed", "limit": "--limit",
+         "knn_every": "--knn-every", "image_size": "--image-size", "protocol": "--protocol",
+         "label_fraction": "--label-fraction", "train": "barlow-twins train", "run": "--run"}
+
+
+def as_flags(text: str) -> str:
+    """Library wording -> command-line wording: `batch_size` -> --batch-size."""
+    return re.sub(r"`(\w+)`", lambda m: FLAGS.get(m[1], m[0]), text)
 
 
 def _recipe(args):
     from . import recipes
 
-    r = recipes.get(args.recipe)
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                 ("learning_rate", getattr(args, "lr", None))) if v is not None}
-    if getattr(args, "knn_every", None) is not None:
-        changes["knn_every"] = args.knn_every
+                                 ("learning_rate", getattr(args, "lr", None)),
+                                 ("knn_every", getattr(args, "knn_every", None))) if v is not None}
     if getattr(args, "precision", None):
         changes["model"] = {"precision": args.precision}
-    return r.replace(**changes)
+    return recipes.get(args.recipe).replace(**changes).check()
 
 
 def cmd_info(args):
     from . import models
 
     r = _recipe(args)
-    twin = models.build_twin(r.model, r.augment, r.lambd)
+    twin = models.build_twin(r)
     return {"recipe": r.name, "params": twin.count_params(), "backbone_params": twin.backbone.count_params(),
             "projector_params": twin.projector.count_params(), "feature_dim": int(twin.backbone.output.shape[-1]),
             "embedding_dim": int(twin.projector.output.shape[-1]),
@@ -39,56 +49,61 @@ def cmd_info(args):
 def cmd_train(args):
     from . import data, train
 
-    recipe = _recipe(args)  # an unknown recipe fails before any data is read
-    ds = data.load(args.data, limit=args.limit, seed=args.seed)
+    recipe = _recipe(args)  # a bad recipe or option fails before any data is read
+    ds = data.load(args.data, limit=args.limit, seed=args.seed, image_size=args.image_size)
     t0 = time.perf_counter()
-    run = train.train(recipe, ds, args.out, source=args.data, seed=args.seed, devices=args.devices,
-                      limit=args.limit, progress=not args.quiet)
+    run = train.train(recipe, ds, args.out, seed=args.seed, devices=args.devices, progress=not args.quiet)
     h = run.history()
     return {"run": str(run.path), "epochs": len(h["loss"]), "final_loss": h["loss"][-1] if h["loss"] else None,
-            "complete": h.get("complete", False), "wall_seconds": round(time.perf_counter() - t0, 1)}
+            "complete": run.is_complete(), "wall_seconds": round(time.perf_counter() - t0, 1)}
 
 
 def cmd_evaluate(args):
-    from . import checkpoint, data, evaluate, provenance
     from .errors import BarlowError
+    from .recipes import ALIASES
     from .runs import Run
 
     run = Run(args.run)
-    config = run.config()
-    if args.recipe and args.recipe != config["recipe"]["name"]:
-        raise BarlowError(f"{run.path} was trained with recipe {config['recipe']['name']!r}, not {args.recipe!r}.",
+    trained_with = run.config()["recipe"]["name"]
+    if args.recipe and ALIASES.get(args.recipe, args.recipe) != ALIASES.get(trained_with, trained_with):
+        raise BarlowError(f"{run.path} was trained with recipe {trained_with!r}, not {args.recipe!r}.",
                           f"drop --recipe, or point --run at a run of recipe {args.recipe!r}")
-    source = args.data or config["data"]
-    ds = data.load(source, limit=args.limit, seed=config["seed"])
-    ds.require_labels()
-    size = config["recipe"]["augment"]["image_size"]
-    if ds.image_size != size:
-        raise BarlowError(f"{run.path} was trained on {size}px images but {source} has {ds.image_size}px images.",
-                          "evaluate on data of the size the run was trained on")
-    t0 = time.perf_counter()
-    backbone = run.load_backbone(random_init=args.random_init, seed=config["seed"])
-    f_train = evaluate.extract_features(backbone, ds.x_train, progress=not args.quiet)
-    f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=not args.quiet)
-    res = evaluate.evaluate_features(args.protocol, f_train, ds.y_train, f_eval, ds.y_eval,
-                                     n_classes=len(ds.classes) or None)
-    out = {"protocol": args.protocol, "accuracy": round(res["accuracy"], 4), "split": ds.eval_split,
-           "n_train": len(ds.x_train), "n_eval": len(ds.x_eval), "random_init": args.random_init,
-           "data": source, "recipe": config["recipe"]["name"], "run": str(run.path),
-           "seconds": round(time.perf_counter() - t0, 1)}
-    name = f"eval-{args.protocol}{'-random-init' if args.random_init else ''}.json"
-    checkpoint.write_json(run.path / name, {**out, "provenance": provenance.collect()})
-    return out
+    result = run.evaluate(args.protocol, args.data, random_init=args.random_init, limit=args.limit,
+                          label_fraction=args.label_fraction, progress=not args.quiet)
+    try:
+        run.save_evaluation(result)
+    except BarlowError as err:  # read-only media: the result still counts
+        print(f"warning: the result was not saved: {as_flags(err.problem)}", file=sys.stderr)
+    shown = ("protocol", "accuracy", "split", "n_train", "n_eval", "random_init", "data", "recipe", "run", "seconds")
+    return {k: result[k] for k in shown} | ({"label_fraction": args.label_fraction} if args.label_fraction else {})
 
 
 def cmd_augment_preview(args):
-    from . import data, plotting, recipes
+    from . import data, recipes
+    from .book import plotting
+    from .errors import BarlowError
 
-    ds = data.load(args.data, limit=None, seed=args.seed)
+    if args.n < 1:
+        raise BarlowError(f"--n {args.n}: the preview shows 1 or more images.", "use --n 8")
+    ds = data.load(args.data, limit=None, seed=args.seed, image_size=args.image_size)
     config = recipes.get(args.recipe).for_image_size(ds.image_size).augment
     fig = plotting.view_pairs(ds.x_train[: args.n], config, seed=args.seed)
-    fig.savefig(args.out, dpi=100, bbox_inches="tight")
+    try:
+        fig.savefig(args.out, dpi=100, bbox_inches="tight")
+    except OSError as exc:
+        from .files import write_error
+
+        raise write_error(args.out, exc) from exc
     return {"out": args.out, "images": min(args.n, len(ds.x_train))}
+
+
+def cmd_record(args):
+    from . import records
+
+    path = records.write(args.run, args.out, name=args.name, command=" ".join(["barlow-twins", *sys.argv[1:]])
+                         if args.command_line is None else args.command_line,
+                         supervised_baseline=not args.no_supervised, progress=not args.quiet)
+    return {"record": str(path), "bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp, recipe_default="cpu"):
-        sp.add_argument("--recipe", default=recipe_default, help="seed, cifar, cpu or smoke")
+        sp.add_argument("--recipe", default=recipe_default, help="keras-io (alias seed), cifar, cpu or smoke")
         sp.add_argument("--epochs", type=int)
         sp.add_argument("--batch-size", type=int)
 
@@ -104,10 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_info)
 
     common(s := sub.add_parser("train", help="pretrain (or resume) a run"))
-    s.add_argument("--data", default="synthetic", help="cifar10, synthetic, an image folder or an .npz file")
+    s.add_argument("--data", default="synthetic",
+                   help="cifar10, cifar10-sample, synthetic, an image folder or an .npz file")
     s.add_argument("--out", required=True, help="run directory; an existing one is resumed")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--limit", type=int, help="use only N training images")
+    s.add_argument("--image-size", type=int, help="resize every image to N x N (needed for large or mixed sizes)")
     s.add_argument("--devices", type=int, default=1, help="split each batch over N devices (global statistics)")
     s.add_argument("--lr", type=float, help="override the recipe's learning rate")
     s.add_argument("--knn-every", type=int, help="kNN monitor every N epochs (0: off)")
@@ -122,16 +139,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--random-init", action="store_true", help="the same architecture, untrained: the baseline")
     s.add_argument("--recipe", help="refuse the run unless it was trained with this recipe")
     s.add_argument("--limit", type=int, help="use only N training images as the kNN memory / probe data")
+    s.add_argument("--label-fraction", type=float, help="use a class-balanced share of the training labels")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("augment-preview", help="save a grid of view pairs as a PNG")
     s.add_argument("--data", default="synthetic")
     s.add_argument("--out", required=True)
-    s.add_argument("--recipe", default="seed")
+    s.add_argument("--recipe", default="keras-io")
     s.add_argument("--n", type=int, default=8)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--image-size", type=int)
     s.set_defaults(func=cmd_augment_preview)
+
+    s = sub.add_parser("record", help="write a finished run's small, committable record (results/runs/NAME)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--out", required=True, help="record folder, e.g. results/runs/cpu")
+    s.add_argument("--name", help="the record's name (default: the folder's name)")
+    s.add_argument("--no-supervised", action="store_true", help="skip the supervised label-efficiency baseline")
+    s.add_argument("--command-line", help="the command to record as the run's (default: this one)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_record)
     return p
 
 
@@ -160,10 +188,15 @@ def main(argv=None) -> int:
     try:
         result = args.func(args)
     except BarlowError as err:
-        print(f"error: {err.problem}", file=sys.stderr)
+        print(f"error: {as_flags(err.problem)}", file=sys.stderr)
         if err.fix:
-            print(f"  fix: {err.fix}", file=sys.stderr)
+            print(f"  fix: {as_flags(err.fix)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        if args.command == "train":
+            print("  fix: run the same command again: it resumes after the last finished epoch", file=sys.stderr)
+        return 130
     print(json.dumps(result))
     return 0
 

@@ -60,11 +60,24 @@ def device_names(n: int) -> list[str]:
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         names = [d.name for d in devices]
     if n > len(names):
-        raise BarlowError(
-            f"--devices {n} asks for more devices than are visible ({len(names)}: {', '.join(names)}).",
-            f"use --devices {len(names)} or fewer",
-        )
+        raise BarlowError(f"`devices` {n} asks for more devices than are visible ({len(names)}: {', '.join(names)}).",
+                          f"use `devices` {len(names)} or fewer")
     return names[:n]
+
+
+def check_devices(n, recipe) -> int:
+    """Refuse a device count that cannot split the recipe's batch evenly."""
+    if not isinstance(n, int) or n < 1:
+        raise BarlowError(f"`devices` {n!r}: training needs 1 or more devices.", "use `devices` 1 (or more)")
+    if recipe.batch_size % n:
+        raise BarlowError(f"`batch_size` {recipe.batch_size} does not split evenly over `devices` {n}.",
+                          f"use a `batch_size` that is a multiple of {n}")
+    return n
+
+
+def needs_sync_bn(n: int) -> bool:
+    """TensorFlow replicas need synchronised BatchNorm for global-batch statistics; JAX's SPMD step has them."""
+    return n > 1 and keras.backend.backend() == "tensorflow"
 
 
 @contextlib.contextmanager

@@ -10,73 +10,75 @@ from keras import layers, ops
 
 from . import augment, distribute, hardware
 from .loss import barlow_twins_loss
+from .optimizer import make_optimizer
+from .recipes import ModelSpec
 
 STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 
 
-def _conv(filters, kernel, stride, name, use_bias, dtype):
-    return layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=use_bias,
-                         name=name, dtype=dtype)
+def _conv(filters, kernel, stride, name, spec, dtype):
+    return layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=spec.conv_bias, name=name,
+                         dtype=dtype)
 
 
-def _bn(name, sync_bn, dtype, seed_style):
-    # Keras' default momentum (0.99) for the seed's network; 0.9 (PyTorch's 0.1) for CIFAR-stem
-    # models, whose short CPU runs need moving statistics that catch up within a few hundred steps.
-    return layers.BatchNormalization(momentum=0.99 if seed_style else 0.9, synchronized=sync_bn, name=name,
-                                     dtype=dtype)
+def _bn(name, spec, dtype, sync_bn):
+    return layers.BatchNormalization(momentum=spec.bn_momentum, synchronized=sync_bn, name=name, dtype=dtype)
 
 
-def _basic_block(x, filters, stride, name, *, seed_style, dtype, sync_bn):
+def _basic_block(x, filters, stride, name, *, spec, dtype, sync_bn):
     """Two 3x3 convolutions and a shortcut (1x1 projection when the shape changes)."""
-    bn = lambda n: _bn(f"{name}_{n}", sync_bn, dtype, seed_style)  # noqa: E731
+    bn = lambda n: _bn(f"{name}_{n}", spec, dtype, sync_bn)  # noqa: E731
     shortcut = x
-    y = _conv(filters, 3, stride, f"{name}_conv1", seed_style, dtype)(x)
+    y = _conv(filters, 3, stride, f"{name}_conv1", spec, dtype)(x)
     y = layers.Activation("relu", name=f"{name}_relu1", dtype=dtype)(bn("bn1")(y))
-    y = bn("bn2")(_conv(filters, 3, 1, f"{name}_conv2", seed_style, dtype)(y))
+    y = bn("bn2")(_conv(filters, 3, 1, f"{name}_conv2", spec, dtype)(y))
     if stride != 1 or x.shape[-1] != filters:
         if stride != 1:  # subsample, then a 1x1 conv: the strided 1x1 conv itself, identical in value, crashes
             # TensorFlow 2.21's oneDNN backward pass for some shapes (48 and 64 px images, 8 -> 16 channels)
             shortcut = layers.AveragePooling2D(1, strides=stride, padding="same", name=f"{name}_subsample",
                                                dtype=dtype)(shortcut)
-        shortcut = layers.Conv2D(filters, 1, use_bias=seed_style, name=f"{name}_proj", dtype=dtype)(shortcut)
-        if not seed_style:  # the seed's shortcut has a biased conv and no BN
+        shortcut = _conv(filters, 1, 1, f"{name}_proj", spec, dtype)(shortcut)
+        if spec.shortcut_bn:
             shortcut = bn("proj_bn")(shortcut)
     y = layers.Add(name=f"{name}_add", dtype=dtype)([y, shortcut])
     return layers.Activation("relu", name=f"{name}_out", dtype=dtype)(y)
 
 
-def build_backbone(stem: str = "cifar", depth: int = 18, width: int = 64, image_size: int = 32,
-                   dtype=None, sync_bn: bool = False, stem_stride: int = 1, name: str = "backbone") -> keras.Model:
-    """A ResNet encoder mapping (H, W, 3) images in [0, 1] to a feature vector.
+def _dtype(spec):
+    """The layers' dtype policy for a spec: mixed bfloat16, or None (Keras' float32)."""
+    return "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
 
-    ``stem="imagenet"`` is the seed's network exactly: zero-pad 3, 7x7/2 conv,
-    3x3/2 max-pool, biased convolutions, un-normalised projection shortcuts,
-    2x2 average pool and flatten (512 features at 32 px). ``stem="cifar"`` is the
-    stem every strong CIFAR result uses: 3x3/1 conv, no max-pool, global average pool.
-    ``stem_stride=2`` (CIFAR stem only) halves the resolution up front: 4x fewer FLOPs, for CPU budgets.
+
+def build_backbone(spec: ModelSpec, image_size: int = 32, *, sync_bn: bool = False,
+                   name: str = "backbone") -> keras.Model:
+    """The ResNet encoder a ``ModelSpec`` describes, mapping (S, S, 3) images in [0, 1] to a feature vector.
+
+    ``stem="imagenet"`` is the keras-io network exactly (with its quirks ``conv_bias=True``,
+    ``shortcut_bn=False``, ``bn_momentum=0.99``): zero-pad 3, 7x7/2 conv, 3x3/2 max-pool, then 2x2
+    average pool and flatten (512 features at 32 px). ``stem="cifar"`` is the stem every strong CIFAR
+    result uses: 3x3 conv, no max-pool, global average pool; ``stem_stride=2`` halves its resolution.
     """
-    if depth not in STAGE_BLOCKS:
-        raise ValueError(f"depth must be one of {sorted(STAGE_BLOCKS)}, got {depth}")
-    if stem not in ("imagenet", "cifar"):
-        raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
-    seed_style = stem == "imagenet"
+    if spec.depth not in STAGE_BLOCKS:
+        raise ValueError(f"depth must be one of {sorted(STAGE_BLOCKS)}, got {spec.depth}")
+    if spec.stem not in ("imagenet", "cifar"):
+        raise ValueError(f"stem must be 'imagenet' or 'cifar', got {spec.stem!r}")
+    dtype = _dtype(spec)
     inputs = keras.Input((image_size, image_size, 3), name="images")
-    if seed_style:
+    if spec.stem == "imagenet":
         x = layers.ZeroPadding2D(3, name="stem_pad", dtype=dtype)(inputs)
-        x = _conv(width, 7, 2, "stem_conv", True, dtype)(x)
+        x = _conv(spec.width, 7, 2, "stem_conv", spec, dtype)(x)
     else:
-        x = _conv(width, 3, stem_stride, "stem_conv", False, dtype)(inputs)
-    x = _bn("stem_bn", sync_bn, dtype, seed_style)(x)
-    x = layers.Activation("relu", name="stem_relu", dtype=dtype)(x)
-    if seed_style:
+        x = _conv(spec.width, 3, spec.stem_stride, "stem_conv", spec, dtype)(inputs)
+    x = layers.Activation("relu", name="stem_relu", dtype=dtype)(_bn("stem_bn", spec, dtype, sync_bn)(x))
+    if spec.stem == "imagenet":
         x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool", dtype=dtype)(x)
-    for stage, blocks in enumerate(STAGE_BLOCKS[depth], start=1):
-        filters = width * 2 ** (stage - 1)
+    for stage, blocks in enumerate(STAGE_BLOCKS[spec.depth], start=1):
+        filters = spec.width * 2 ** (stage - 1)
         for block in range(blocks):
             stride = 2 if stage > 1 and block == 0 else 1
-            x = _basic_block(x, filters, stride, f"stage{stage}_block{block + 1}",
-                             seed_style=seed_style, dtype=dtype, sync_bn=sync_bn)
-    if seed_style:
+            x = _basic_block(x, filters, stride, f"stage{stage}_block{block + 1}", spec=spec, dtype=dtype,
+                             sync_bn=sync_bn)
+    if spec.stem == "imagenet":
         x = layers.AveragePooling2D(2, padding="same", name="pool", dtype=dtype)(x)
         x = layers.Flatten(name="features", dtype=dtype)(x)
     else:
@@ -84,15 +86,15 @@ def build_backbone(stem: str = "cifar", depth: int = 18, width: int = 64, image_
     return keras.Model(inputs, x, name=name)
 
 
-def build_projector(input_dim: int, dims=(2048, 2048, 2048), use_bias: bool = False, dtype=None,
-                    sync_bn: bool = False, seed_style: bool = False, name: str = "projector") -> keras.Model:
-    """MLP: (Dense - BN - ReLU) for every width but the last, then a plain Dense."""
+def build_projector(input_dim: int, spec: ModelSpec, *, sync_bn: bool = False, name: str = "projector") -> keras.Model:
+    """MLP: (Dense - BN - ReLU) for every width of ``spec.projector`` but the last, then a plain Dense."""
+    dtype = _dtype(spec)
     inputs = keras.Input((input_dim,), name="features")
     x = inputs
-    for i, d in enumerate(dims):
-        x = layers.Dense(d, use_bias=use_bias, name=f"dense_{i}", dtype=dtype)(x)
-        if i < len(dims) - 1:
-            x = _bn(f"bn_{i}", sync_bn, dtype, seed_style)(x)
+    for i, d in enumerate(spec.projector):
+        x = layers.Dense(d, use_bias=spec.projector_bias, name=f"dense_{i}", dtype=dtype)(x)
+        if i < len(spec.projector) - 1:
+            x = _bn(f"bn_{i}", spec, dtype, sync_bn)(x)
             x = layers.Activation("relu", name=f"relu_{i}", dtype=dtype)(x)
     return keras.Model(inputs, x, name=name)
 
@@ -118,17 +120,7 @@ class BarlowTwins(keras.Model):
         return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
 
 
-def _dtype(spec):
-    """The layers' dtype policy for a spec: mixed bfloat16, or None (Keras' float32)."""
-    return "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
-
-
-def backbone_for(spec, image_size: int, sync_bn: bool = False) -> keras.Model:
-    """The backbone a ``recipes.ModelSpec`` describes, for images of ``image_size`` px."""
-    return build_backbone(spec.stem, spec.depth, spec.width, image_size, _dtype(spec), sync_bn, spec.stem_stride)
-
-
-def at_size(backbone: keras.Model, spec, image_size: int) -> keras.Model:
+def at_size(backbone: keras.Model, spec: ModelSpec, image_size: int) -> keras.Model:
     """``backbone`` for ``image_size`` px inputs: itself, or a copy sharing its weights' values.
 
     A recipe may train on views smaller than the images (``AugmentConfig.output_size``); the
@@ -136,24 +128,28 @@ def at_size(backbone: keras.Model, spec, image_size: int) -> keras.Model:
     """
     if backbone.input.shape[1] == image_size:
         return backbone
-    resized = backbone_for(spec, image_size)
+    resized = build_backbone(spec, image_size)
     resized.set_weights(backbone.get_weights())
     return resized
 
 
-def build_twin(spec, augment_config, lambd, sync_bn=False) -> BarlowTwins:
-    """The twin for a ``recipes.ModelSpec``, built (weights created) and ready to compile.
+def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = None) -> BarlowTwins:
+    """The twin a recipe describes, built (weights created); compiled with the recipe's optimizer and XLA
+    setting when ``steps_per_epoch`` is given (the learning-rate schedule needs it).
 
-    Its backbone takes the augmented views (``augment_config.view_size`` px).
+    Its backbone takes the augmented views (``recipe.augment.view_size`` px).
     """
-    if spec.stem == "imagenet" and augment_config.view_size != augment_config.image_size:
-        raise ValueError("output_size needs the CIFAR stem (the seed's network flattens a fixed-size map)")
-    backbone = backbone_for(spec, augment_config.view_size, sync_bn)
-    projector = build_projector(backbone.output.shape[-1], spec.projector, spec.projector_bias, _dtype(spec), sync_bn,
-                                spec.stem == "imagenet")
-    twin = BarlowTwins(backbone, projector, augment_config, lambd, name="barlow_twins")
-    size = augment_config.image_size
-    twin({"images": ops.zeros((2, size, size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})
+    spec, aug = recipe.model, recipe.augment
+    if spec.stem == "imagenet" and aug.view_size != aug.image_size:
+        raise ValueError("output_size needs the CIFAR stem (the keras-io network flattens a fixed-size map)")
+    backbone = build_backbone(spec, aug.view_size, sync_bn=sync_bn)
+    projector = build_projector(backbone.output.shape[-1], spec, sync_bn=sync_bn)
+    twin = BarlowTwins(backbone, projector, aug, recipe.lambd, name="barlow_twins")
+    twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})
+    if steps_per_epoch is not None:
+        optimizer = make_optimizer(recipe, steps_per_epoch)
+        optimizer.build(twin.trainable_variables)
+        twin.compile(optimizer=optimizer, jit_compile=hardware.resolve_jit(recipe.jit_compile))
     return twin
 
 

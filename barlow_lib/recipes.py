@@ -1,19 +1,21 @@
 """Named, printable training configurations.
 
-``seed``   the keras-io example: ResNet-34 with the ImageNet stem, 5000^3 projector,
-           LAMB 1e-3, batch 512, 160 epochs, lambda 5e-3 (its augmentation defects fixed).
-``cifar``  the strongest recipe the published CIFAR-10 figures justify (NOTES.md):
-           CIFAR-stem ResNet-18, 2048^3 projector, lambda 0.0051, batch 256, warmup + cosine,
-           weight decay off biases and BN, 1000 epochs (solo-learn's length).
-Precision and XLA default to "auto" (hardware.py): the fastest variants bench/train_step.py measured
-that keep the loss curve (bfloat16 where native; XLA on accelerators and JAX, not on a TF CPU).
-``cpu``    sized to learn something real on 2 CPU cores in 10 minutes.
-``smoke``  seconds; for tests and CI.
+``keras-io`` the keras-io example (alias ``seed``, the book's starting point): ResNet-34 with the ImageNet
+             stem and its architecture quirks, 5000^3 projector, LAMB 1e-3, batch 512, 160 epochs, lambda 5e-3
+             (its augmentation defects fixed).
+``cifar``    the strongest recipe the published CIFAR-10 figures justify: CIFAR-stem ResNet-18, 2048^3
+             projector, lambda 0.0051, batch 256, warmup + cosine, weight decay off biases and BN, 1000
+             epochs (solo-learn's length).
+``cpu``      sized to learn something real on 2 CPU cores in 10 minutes.
+``smoke``    seconds; for tests and CI.
+Precision and XLA default to "auto" (hardware.py): bfloat16 where the hardware computes it natively, XLA on
+accelerators and JAX but not on a TensorFlow CPU (results/bench-train-step.json).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 from .augment import AugmentConfig
 from .errors import BarlowError
@@ -21,10 +23,15 @@ from .errors import BarlowError
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    stem: str = "cifar"  # "imagenet" (the seed's) or "cifar"
+    """The encoder and projector. The keras-io network's quirks are fields of their own."""
+
+    stem: str = "cifar"  # "imagenet": 7x7/2 conv, 3x3/2 max-pool, 2x2 average pool + flatten; "cifar": 3x3/1 conv
     stem_stride: int = 1  # 2: the CIFAR stem at half resolution (4x fewer FLOPs)
     depth: int = 18  # 10, 18 or 34
     width: int = 64  # filters of the first stage
+    conv_bias: bool = False  # keras-io: every convolution has a bias (redundant before BN)
+    shortcut_bn: bool = True  # keras-io: projection shortcuts have no batch normalisation
+    bn_momentum: float = 0.9  # PyTorch's 0.1 in Keras terms; keras-io: Keras' default 0.99
     projector: tuple = (2048, 2048, 2048)
     projector_bias: bool = False
     precision: str = "auto"  # "float32", "mixed_bfloat16", or "auto" (bf16 where native: hardware.py)
@@ -69,6 +76,23 @@ class Recipe:
             changes["output_size"] = max(8, round(self.augment.output_size * size / self.augment.image_size))
         return self.replace(augment=changes)
 
+    def check(self) -> "Recipe":
+        """Refuse settings that cannot train, naming the parameter."""
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise BarlowError(f"`epochs` {self.epochs}: a run needs at least one epoch.", "use `epochs` 1 or more")
+        if not isinstance(self.batch_size, int) or self.batch_size < 2:
+            raise BarlowError(f"`batch_size` {self.batch_size}: Barlow Twins standardises every feature over the "
+                              "batch, which needs at least 2 images (and 64+ for a useful estimate).",
+                              "use `batch_size` 64 or more")
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            raise BarlowError(f"`learning_rate` {self.learning_rate}: it must be a positive number.",
+                              "use e.g. `learning_rate` 1e-3")
+        if not isinstance(self.knn_every, int) or self.knn_every < 0:
+            raise BarlowError(f"`knn_every` {self.knn_every}: the kNN monitor runs every N epochs, N >= 0.",
+                              "use `knn_every` 0 (off) or a positive number of epochs")
+        return self
+
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
@@ -77,25 +101,30 @@ class Recipe:
         d = dict(d)
         model = dict(d.pop("model"))
         model["projector"] = tuple(model["projector"])
+        if "conv_bias" not in model:  # run folders written before the quirks had fields of their own
+            keras_io = model.get("stem") == "imagenet"
+            model |= {"conv_bias": keras_io, "shortcut_bn": not keras_io, "bn_momentum": 0.99 if keras_io else 0.9}
+        d["name"] = ALIASES.get(d["name"], d["name"])
         return cls(model=ModelSpec(**model), augment=AugmentConfig(**d.pop("augment")), **d)
 
     def __str__(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
 
-# Short runs learn far more with the seed's colour jitter halved (its brightness delta of 0.8 often
-# washes a 32 px image out entirely) and a wider crop range. Measured on CIFAR-10 (full kNN, val split):
-# the cpu-sized ResNet-10 reached 40.8% after 3 epochs with these settings, and 34.2% after 2 epochs with
-# the seed's - random-init level (34.3%).
+# Short runs learn far more with the keras-io example's colour jitter halved (its brightness delta of 0.8
+# often washes a 32 px image out entirely) and a wider crop range. Measured on CIFAR-10 (full kNN, val
+# split): the cpu-sized ResNet-10 reached 40.8% after 3 epochs with these settings, and 34.2% after 2
+# epochs with the keras-io ones - random-init level (34.3%).
 MILD_AUGMENT = AugmentConfig(crop_min=0.35, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, blur_prob=0.0,
                              solarize_prob=0.1)
 
 RECIPES = {
-    "seed": Recipe(
-        name="seed",
-        model=ModelSpec(stem="imagenet", depth=34, width=64, projector=(5000, 5000, 5000), projector_bias=True),
+    "keras-io": Recipe(
+        name="keras-io",
+        model=ModelSpec(stem="imagenet", depth=34, width=64, conv_bias=True, shortcut_bn=False, bn_momentum=0.99,
+                        projector=(5000, 5000, 5000), projector_bias=True),
         lambd=5e-3, learning_rate=1e-3, batch_size=512, epochs=160,
-        description="keras-io Barlow Twins: ResNet-34 (ImageNet stem), 5000^3 projector, LAMB, 160 epochs.",
+        description="The keras-io example: ResNet-34 (ImageNet stem), 5000^3 projector, LAMB, 160 epochs.",
     ),
     "cifar": Recipe(
         name="cifar",
@@ -110,14 +139,13 @@ RECIPES = {
     ),
     "cpu": Recipe(
         name="cpu",
-        # Chosen by bench/gpu/sweep.py: 22 variants of equal CPU cost (of 38 listed; the rest ran out of GPU time),
-        # float32, kNN on a validation split.
-        # Training on 16 px views (evaluating at 32 px) buys 2.9x the epochs of 32 px views and beat
-        # every wider, deeper or full-resolution network of the same cost; a two-layer projector and
-        # crops of at least half the image side added the rest (results/gpu-sweep.json).
+        # Chosen by a sweep of 22 equal-CPU-cost variants (results/gpu-sweep.json), float32, kNN on a
+        # validation split. Training on 16 px views (evaluating at 32 px) buys 2.9x the epochs of 32 px
+        # views and beat every wider, deeper or full-resolution network of the same cost; a two-layer
+        # projector and crops of at least half the image side added the rest.
         model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024), precision="float32"),
         lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
-        batch_size=256, epochs=24,  # 28 took 578 s of the 600 (epochs of 17-21 s on this VM): 24 leaves room
+        batch_size=256, epochs=24,  # wall time with data loading: results/runs/cpu; 24 epochs leave room for slower CPUs
         augment=MILD_AUGMENT.replace(crop_min=0.5, output_size=16),
         description="A narrow CIFAR-stem ResNet-10 trained on 16 px views, sized for 10 minutes on 2 CPU cores.",
     ),
@@ -130,9 +158,11 @@ RECIPES = {
         description="A tiny ResNet-10 for tests and the book's build: seconds on a CPU.",
     ),
 }
+ALIASES = {"seed": "keras-io"}  # the name the first versions of this book used
 
 
 def get(name: str) -> Recipe:
+    name = ALIASES.get(name, name)
     if name not in RECIPES:
         raise BarlowError(f"unknown recipe {name!r}.", f"use one of: {', '.join(RECIPES)}")
     return RECIPES[name]

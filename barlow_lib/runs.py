@@ -1,20 +1,47 @@
-"""The run directory: what ``train`` writes and ``evaluate`` and the book read.
+"""The run directory: the one owner of every file a run writes and reads.
 
-    RUN_DIR/config.json        resolved recipe, data source, seed, devices
-    RUN_DIR/history.json       per epoch: loss, kNN accuracy (if monitored), lr, seconds
-    RUN_DIR/provenance.json    commit, hardware, software, start and end time
-    RUN_DIR/checkpoints/last.npz   weights + optimizer state + history, atomic
-    RUN_DIR/tensorboard/       scalars for TensorBoard
-    RUN_DIR/projector.keras    the trained projector (the seed probed its output)
-    RUN_DIR/backbone.keras     the trained encoder, written last when training completes
+    RUN_DIR/config.json            recipe, data (source, limit, seed, resize), seed, devices, evaluation split
+    RUN_DIR/checkpoints/last.npz   weights, optimizer state, history and config: where training stands
+    RUN_DIR/history.json           per epoch: loss, kNN accuracy (if monitored), lr, seconds; "complete" last
+    RUN_DIR/diagnostics/epoch-NNNN.npz   c and spectra of a fixed batch at a few epochs (diagnostics.py)
+    RUN_DIR/provenance.json        commit, hardware, software, start and end time
+    RUN_DIR/tensorboard/           scalars for TensorBoard
+    RUN_DIR/backbone.keras, projector.keras   exported when training completes
+    RUN_DIR/eval-<protocol>[-<labels>][-random-init].json   results of ``Run.evaluate``
+    RUN_DIR/.lock                  held by the process that trains the run (lock.py)
+
+Where a run stands has one source of truth: the checkpoint. history.json mirrors it and is rewritten from
+it whenever training (re)starts; a run is finished when history.json says "complete", written after the
+exports. So a kill at any moment leaves a run that the same command brings to one consistent, finished state.
 """
 from __future__ import annotations
 
+import contextlib
+import shutil
+import time
+import zipfile
 from pathlib import Path
 
-from . import checkpoint
+import numpy as np
+
+from . import checkpoint, files, lock, provenance
 from .errors import BarlowError
 from .recipes import Recipe
+
+SETTINGS = ("recipe", "data", "limit", "data_seed", "resize", "seed")  # what a resumed run must repeat
+_NEW_HISTORY = {"epoch": [], "loss": [], "knn_accuracy": [], "lr": [], "seconds": []}
+_RETRAIN = "run the same `train` command again: it rewrites this file from the checkpoint"
+
+
+def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
+    """What a run records about how it was made (``ds`` carries its own provenance: ``data.load``)."""
+    return {"recipe": recipe.to_dict(), "data": ds.source or ds.name, "limit": ds.limit, "data_seed": ds.seed,
+            "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
+    return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)]
 
 
 class Run:
@@ -25,49 +52,271 @@ class Run:
     history_path = property(lambda self: self.path / "history.json")
     provenance_path = property(lambda self: self.path / "provenance.json")
     checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.npz")
+    diagnostics_dir = property(lambda self: self.path / "diagnostics")
     backbone_path = property(lambda self: self.path / "backbone.keras")
     projector_path = property(lambda self: self.path / "projector.keras")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")
 
+    # ---- reading ---------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return self.config_path.exists()
+        return self.config_path.exists() or self.checkpoint_path.exists()
 
     def config(self) -> dict:
-        if not self.exists():
+        if not self.config_path.exists():
             raise BarlowError(f"{self.path} is not a run directory (no config.json).",
-                              "pass the --out folder of a finished `barlow-twins train`")
-        return checkpoint.read_json(self.config_path)
+                              "pass the `out` folder of a `train` run")
+        return files.read_json(self.config_path, "restore it, or train again into a new folder")
 
     def recipe(self) -> Recipe:
         return Recipe.from_dict(self.config()["recipe"])
 
     def history(self) -> dict:
-        return checkpoint.read_json(self.history_path) if self.history_path.exists() else {}
+        return files.read_json(self.history_path, _RETRAIN) if self.history_path.exists() else {}
 
     def provenance(self) -> dict:
-        return checkpoint.read_json(self.provenance_path) if self.provenance_path.exists() else {}
+        return files.read_json(self.provenance_path, _RETRAIN) if self.provenance_path.exists() else {}
 
     def is_complete(self) -> bool:
-        return self.backbone_path.exists() and self.history().get("complete", False)
+        return bool(self.history().get("complete")) and self.backbone_path.exists() and self.projector_path.exists()
 
-    def load_backbone(self, random_init: bool = False, seed: int = 0):
-        """The trained encoder, or (``random_init``) the same architecture untrained."""
+    def state(self) -> str:
+        """One line: where the run stands."""
+        if not self.exists():
+            return f"{self.path} holds no run"
+        h, epochs = self.history(), self.recipe().epochs
+        return "finished" if self.is_complete() else f"trained {len(h.get('epoch', []))} of {epochs} epochs"
+
+    def diagnostics(self) -> dict:
+        """{epoch: snapshot} of the fixed-batch measurements written during training."""
+        out = {}
+        for p in sorted(self.diagnostics_dir.glob("epoch-*.npz")):
+            with np.load(p, allow_pickle=False) as f:
+                out[int(p.stem.split("-")[1])] = {k: f[k] if f[k].ndim else f[k].item() for k in f.files}
+        return out
+
+    def _require_complete(self):
+        if not self.is_complete():
+            raise BarlowError(f"run {self.path} has not finished training ({self.state()}).",
+                              "run the same `train` command again to finish it")
+
+    def load_backbone(self, random_init: bool = False, seed: int | None = None):
+        """The trained encoder, or (``random_init``) the same architecture untrained, at the data's size."""
         import keras
 
-        from .models import backbone_for
+        from . import models
 
         recipe = self.recipe()
-        if random_init:  # built by the same function as the trained one, at the data's size
-            keras.utils.set_random_seed(seed)
-            return backbone_for(recipe.model, recipe.augment.image_size)
-        if not self.is_complete():
-            raise BarlowError(f"run {self.path} has not finished training (no backbone.keras yet).",
-                              "run the same `barlow-twins train` command again to resume it, or use --random-init")
-        return keras.saving.load_model(self.backbone_path, compile=False)
+        if random_init:  # built by the same function as the trained one
+            keras.utils.set_random_seed(self.config()["seed"] if seed is None else seed)
+            return models.build_backbone(recipe.model, recipe.augment.image_size)
+        self._require_complete()
+        return _load_model(self.backbone_path)
 
     def load_projector(self):
-        import keras
+        self._require_complete()
+        return _load_model(self.projector_path)
 
-        if not self.is_complete():
-            raise BarlowError(f"run {self.path} has not finished training.", "run the same train command to resume it")
-        return keras.saving.load_model(self.projector_path, compile=False)
+    def load_twin(self):
+        """The trained twin (backbone at the views' size, projector), ready to embed views."""
+        from . import models
+
+        twin = models.build_twin(self.recipe())
+        twin.backbone.set_weights(self.load_backbone().get_weights())
+        twin.projector.set_weights(self.load_projector().get_weights())
+        return twin
+
+    # ---- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, protocol: str = "knn", data=None, *, random_init: bool = False, limit: int | None = None,
+                 label_fraction: float | None = None, progress: bool = False) -> dict:
+        """kNN or linear-probe accuracy of this run's backbone (or of the same network untrained).
+
+        ``data``: a ``Dataset``, a source for ``data.load`` or None (the run's own training data);
+        ``label_fraction``: fit the probe (or fill the kNN memory) with a class-balanced share of the labels.
+        Returns the result with its confusion matrix; ``save_evaluation`` writes it next to the run.
+        """
+        from . import data as data_sources
+        from . import evaluate
+
+        t0, config = time.perf_counter(), self.config()
+        if protocol not in ("knn", "linear"):
+            raise BarlowError(f"`protocol` {protocol!r} is not one of knn, linear.", "use `protocol` knn or linear")
+        if label_fraction is not None and not 0 < label_fraction <= 1:
+            raise BarlowError(f"`label_fraction` {label_fraction}: a share of the labels, in (0, 1].",
+                              "use e.g. `label_fraction` 0.1")
+        ds = data if isinstance(data, data_sources.Dataset) else data_sources.load(
+            data or config["data"], limit=limit, seed=config.get("data_seed", config["seed"]),
+            image_size=config.get("resize"))
+        ds.require_labels()
+        size = config["recipe"]["augment"]["image_size"]
+        if ds.image_size != size:
+            raise BarlowError(f"{self.path} was trained on {size} px images but {ds.name} has {ds.image_size} px "
+                              "images.", "evaluate on data of the size the run was trained on (or resize it: "
+                              f"`image_size` {size})")
+        keep = np.arange(len(ds.y_train)) if label_fraction is None else evaluate.label_subset(ds.y_train,
+                                                                                              label_fraction)
+        backbone = self.load_backbone(random_init=random_init)
+        f_train = evaluate.extract_features(backbone, ds.x_train[keep], progress=progress)
+        f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=progress)
+        n_classes = len(ds.classes) or int(max(ds.y_train.max(), ds.y_eval.max())) + 1
+        res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval, n_classes=n_classes)
+        return {"protocol": protocol, "accuracy": round(res["accuracy"], 4), "split": ds.eval_split,
+                "n_train": len(keep), "n_eval": len(ds.x_eval), "random_init": random_init,
+                "data": ds.source or ds.name, "recipe": config["recipe"]["name"], "run": str(self.path),
+                "seconds": round(time.perf_counter() - t0, 1), "label_fraction": label_fraction,
+                "classes": list(ds.classes),
+                "confusion": evaluate.confusion_matrix(ds.y_eval, res["predictions"], n_classes).tolist()}
+
+    def evaluation_path(self, protocol: str, random_init: bool = False, label_fraction: float | None = None) -> Path:
+        labels = "" if label_fraction is None else f"-labels{label_fraction:g}"
+        return self.path / f"eval-{protocol}{labels}{'-random-init' if random_init else ''}.json"
+
+    def save_evaluation(self, result: dict) -> Path:
+        path = self.evaluation_path(result["protocol"], result["random_init"], result.get("label_fraction"))
+        return files.write_json(path, {**result, "provenance": provenance.collect()})
+
+    def evaluations(self) -> dict:
+        """{file stem: result} of every saved evaluation."""
+        return {p.stem: files.read_json(p) for p in sorted(self.path.glob("eval-*.json"))}
+
+    # ---- training: the write side ------------------------------------------------------------------
+    def is_finished_run_of(self, config: dict) -> bool:
+        """True when this folder already holds the finished run ``config`` describes (read only)."""
+        try:
+            return (self.config_path.exists() and not differences(self.config(), config) and self.is_complete()
+                    and _intact(self.backbone_path) and _intact(self.projector_path))
+        except BarlowError:
+            return False
+
+    @contextlib.contextmanager
+    def training(self, config: dict):
+        """Open the run for training (lock, check, clean up); yields a ``Training`` with the write calls."""
+        if self.path.exists() and not self.path.is_dir():
+            raise BarlowError(f"{self.path} is a file, not a folder.", "give `out` a folder path")
+        created = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            held = lock.exclusive(self.path)
+            held.__enter__()
+        except OSError as exc:
+            raise files.write_error(self.path / ".lock", exc) from exc
+        session = None
+        try:
+            session = Training(self, config)
+            yield session
+        except BaseException:
+            if created and (session is None or session.saved == 0):
+                shutil.rmtree(self.path, ignore_errors=True)  # nothing of value: leave no half-made folder
+            raise
+        finally:
+            held.__exit__(None, None, None)
+
+
+class Training:
+    """A run held open for training: restore, save each epoch, finish. Made by ``Run.training``."""
+
+    def __init__(self, run: Run, config: dict):
+        self.run, self.config, self.saved, self.notes = run, config, 0, []
+        files.remove_temp_files(run.path)  # left by a killed write
+        meta = checkpoint.read_meta(run.checkpoint_path) if run.checkpoint_path.exists() else None
+        self._check_settings(meta)
+        if not run.config_path.exists():
+            files.write_json(run.config_path, config)
+        if not run.provenance_path.exists():
+            files.write_json(run.provenance_path, {"start": provenance.collect(), "end": None})
+
+    def _check_settings(self, meta):
+        run, name = self.run, self.run.path
+        try:
+            recorded = run.config() if run.config_path.exists() else None
+        except BarlowError:
+            if not (meta and "config" in meta):
+                raise
+            recorded = None
+            run.config_path.unlink()
+        if recorded is None and meta is not None:
+            if "config" not in meta:
+                raise BarlowError(f"{name} has a checkpoint but no config.json, and the checkpoint does not say "
+                                  "which settings made it.", "restore config.json, or train into a new folder")
+            recorded = meta["config"]
+            if not differences(recorded, self.config):
+                self.notes.append("config.json was missing or damaged: rewritten from the checkpoint")
+        if meta is None and self._epochs_recorded():
+            raise BarlowError(f"{name} records finished epochs but its checkpoint is gone, so it can be neither "
+                              "resumed nor exported again.", "train into a new folder")
+        if recorded is None:
+            others = [p.name for p in run.path.iterdir() if not p.name.startswith(".") and p.name != "tensorboard"]
+            if others:
+                raise BarlowError(f"{name} is not empty ({', '.join(sorted(others)[:4])}) and holds no run.",
+                                  "train into a new or empty folder")
+            return
+        changed = differences(recorded, self.config)
+        if changed:
+            raise BarlowError(f"{name} already holds a run with other settings ({', '.join(changed)} differ; it was "
+                              f"recipe {recorded['recipe']['name']!r} on {recorded['data']!r}).",
+                              "train into a new folder, or repeat the original options to resume")
+
+    def _epochs_recorded(self) -> int:
+        try:
+            return len(self.run.history().get("epoch", []))
+        except BarlowError:
+            return 0
+
+    def restore(self, twin) -> tuple[int, dict]:
+        """Load the checkpoint into ``twin``; (epochs done, history). history.json is rewritten to match."""
+        if not self.run.checkpoint_path.exists():
+            return 0, {k: list(v) for k, v in _NEW_HISTORY.items()}
+        meta = checkpoint.restore(self.run.checkpoint_path, twin, twin.optimizer)
+        self.notes.append(f"resuming {self.run.path} after epoch {meta['epoch']}/{self.config['recipe']['epochs']}")
+        history = {k: v for k, v in meta["history"].items() if k != "complete"}
+        if not self.run.is_complete():
+            files.write_json(self.run.history_path, {**history, "complete": False})
+        return meta["epoch"], history
+
+    def save_epoch(self, twin, history: dict, snapshot: dict | None = None):
+        """After an epoch: its diagnostics (if any), then the checkpoint, then history.json."""
+        epoch = history["epoch"][-1]
+        if snapshot is not None:
+            self.save_snapshot(epoch, snapshot)
+        checkpoint.save(self.run.checkpoint_path, twin, twin.optimizer,
+                        {"epoch": epoch, "history": history, "config": self.config})
+        files.write_json(self.run.history_path, {**history, "complete": False})
+        self.saved += 1
+
+    def save_snapshot(self, epoch: int, snapshot: dict):
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, **{k: np.asarray(v) for k, v in snapshot.items()})
+
+        files.atomic_write(self.run.diagnostics_dir / f"epoch-{epoch:04d}.npz", write)
+
+    def finish(self, twin, recipe: Recipe, history: dict):
+        """Export the backbone (at the images' size) and projector, close provenance, then mark complete."""
+        from . import models
+
+        files.atomic_write(self.run.projector_path, lambda p: twin.projector.save(p))
+        backbone = models.at_size(twin.backbone, recipe.model, recipe.augment.image_size)
+        files.atomic_write(self.run.backbone_path, lambda p: backbone.save(p))
+        prov = self.run.provenance() or {"start": None}
+        prov |= {"end": provenance.collect(), "train_seconds": round(sum(history["seconds"]), 1)}
+        files.write_json(self.run.provenance_path, prov)
+        files.write_json(self.run.history_path, {**history, "complete": True})  # last: the run is finished
+
+
+def _load_model(path: Path):
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)  # safe_mode: no code in the file runs
+    except Exception as exc:
+        raise BarlowError(f"{path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
+                          "run the same `train` command again: it exports the model again from the checkpoint"
+                          ) from exc
+
+
+def _intact(path: Path) -> bool:
+    """Whether a saved .keras file is a whole zip archive (every member's checksum)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False

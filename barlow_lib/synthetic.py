@@ -12,6 +12,8 @@ import numpy as np
 SHAPES = ("disk", "square", "triangle", "ring", "cross")
 TEXTURES = ("solid", "striped")
 CLASSES = tuple(f"{s}-{t}" for t in TEXTURES for s in SHAPES)
+ABOUT = ("Generated, not photographs: 10 classes, each a shape (disk, square, triangle, ring, cross) that is solid "
+         "or striped, in random colours on a random background.")
 
 
 def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -1,9 +1,8 @@
-"""Pretraining: an epoch loop around ``keras.Model.fit`` that can be killed and resumed.
+"""Pretraining: build the twin, restore its checkpoint, train epoch by epoch. Killed, it resumes exactly.
 
-Each epoch's image order and augmentation noise are pure functions of
-``(seed, epoch)``, so a resumed run sees exactly the batches an uninterrupted
-run would. After every epoch the weights, optimizer state and history go into
-one atomic checkpoint; starting the same command again continues from it.
+Each epoch's image order and augmentation noise are pure functions of ``(seed, epoch)``, so a resumed run
+sees exactly the batches an uninterrupted run would. The run directory (``runs.Run``) owns every file:
+after each epoch it writes one atomic checkpoint, and the same command continues from it.
 """
 from __future__ import annotations
 
@@ -15,39 +14,23 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from . import augment, checkpoint, distribute, evaluate, hardware, models, provenance
-from .data import Dataset
+from . import augment, diagnostics, distribute, evaluate, models
+from .data import Dataset, check_seed
 from .errors import BarlowError
 from .recipes import Recipe
-from .runs import Run
+from .runs import Run, config_for
 
 KNN_MONITOR_TRAIN, KNN_MONITOR_EVAL = 10_000, 2_000
 
 
-def validate(recipe: Recipe, ds: Dataset) -> Recipe:
-    """Refuse settings that cannot train; adapt the recipe to the data's image size."""
-    n, b = len(ds.x_train), recipe.batch_size
-    if b < 2:
-        raise BarlowError(f"--batch-size {b}: Barlow Twins standardises every feature over the batch, "
-                          "which needs at least 2 images (and 64+ for a useful estimate).", "use --batch-size 64 or more")
-    if b > n:
-        raise BarlowError(f"--batch-size {b} is larger than the {n} training images of {ds.name}.",
-                          f"use --batch-size {n} or less, or more data (raise or drop --limit)")
+def prepare(recipe: Recipe, ds: Dataset) -> Recipe:
+    """Refuse settings that cannot train on ``ds``; adapt the recipe to the data's image size."""
+    recipe.check()
+    if recipe.batch_size > len(ds.x_train):
+        raise BarlowError(f"`batch_size` {recipe.batch_size} is larger than the {len(ds.x_train)} training images "
+                          f"of {ds.name}.", f"use `batch_size` {len(ds.x_train)} or less, or more data "
+                          "(raise or drop `limit`)")
     return recipe.for_image_size(ds.image_size)
-
-
-def make_optimizer(recipe: Recipe, steps_per_epoch: int):
-    """LAMB, with an optional linear warmup and cosine decay; no weight decay on biases or BN."""
-    lr = recipe.learning_rate
-    warmup = recipe.warmup_epochs * steps_per_epoch
-    if recipe.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup else lr, warmup_target=lr if warmup else None,
-            warmup_steps=warmup, decay_steps=max(1, recipe.epochs * steps_per_epoch - warmup))
-    opt = keras.optimizers.Lamb(learning_rate=lr, weight_decay=recipe.weight_decay or None)
-    if recipe.weight_decay:
-        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return opt
 
 
 def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int) -> dict:
@@ -57,30 +40,95 @@ def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int) -> 
     return {"images": images[order], "noise": augment.draw_noise(rng, len(order))}
 
 
-class _StepMonitor(keras.callbacks.Callback):
-    """A progress bar per epoch, and a clear stop when the loss stops being a number."""
+def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, progress: bool) -> float:
+    """One pass of ``train_on_batch`` over the epoch's batches; the mean loss. Stops on a loss that is not a number.
 
-    def __init__(self, epoch: int, epochs: int, steps: int, progress: bool):
-        super().__init__()
-        self.epoch, self.epochs, self.steps, self.progress = epoch, epochs, steps, progress
+    (``Model.fit`` per epoch costs a data-pipeline set-up each time: about 3 s of the `cpu` recipe's
+    17 s epochs on 2 cores, bench/train_step.py.)
+    """
+    steps = len(inputs["images"]) // batch_size
+    losses = []
+    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not progress, mininterval=1.0) as bar:
+        for i in range(steps):
+            batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}
+            loss = float(twin.train_on_batch(batch, return_dict=True)["loss"])
+            if not math.isfinite(loss):
+                raise BarlowError(f"the loss became {loss} at epoch {epoch}, step {i + 1}.",
+                                  "lower `learning_rate`, train in float32, or check the images for NaN; the last "
+                                  "checkpoint is intact, so the run can restart from it")
+            losses.append(loss)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
+    return float(np.mean(losses))
 
-    def on_train_begin(self, logs=None):
-        self.bar = tqdm(total=self.steps, desc=f"epoch {self.epoch + 1}/{self.epochs}", unit="step",
-                        file=sys.stdout, disable=not self.progress, mininterval=1.0)
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float(logs["loss"])
-        if not math.isfinite(loss):
-            self.bar.close()
-            raise BarlowError(
-                f"the loss became {loss} at epoch {self.epoch + 1}, step {batch + 1}.",
-                "lower the learning rate (--lr), train in float32, or check the images for NaN; "
-                "the last checkpoint is intact, so the run can restart from it")
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
+def knn_monitor(backbone, ds: Dataset) -> float | None:
+    """kNN on fixed random subsets (images are often stored class by class: a prefix would be 2 classes)."""
+    if ds.y_train is None or ds.y_eval is None:
+        return None
+    rng = np.random.default_rng(0)
+    tr = rng.permutation(len(ds.x_train))[:KNN_MONITOR_TRAIN]
+    ev = rng.permutation(len(ds.x_eval))[:KNN_MONITOR_EVAL]
+    return evaluate.backbone_knn(backbone, ds.x_train[tr], ds.y_train[tr], ds.x_eval[ev], ds.y_eval[ev])
 
-    def on_train_end(self, logs=None):
-        self.bar.close()
+
+class Monitor:
+    """Everything measured after an epoch besides the loss: kNN, diagnostics snapshots, TensorBoard, a log line."""
+
+    def __init__(self, recipe: Recipe, ds: Dataset, run: Run, progress: bool):
+        self.recipe, self.ds, self.progress = recipe, ds, progress
+        self.snapshots = set(diagnostics.snapshot_epochs(recipe.epochs))
+        self.batch = diagnostics.fixed_batch(ds)
+        self.writer = _scalar_writer(run.tensorboard_dir)
+        self.pairs = len(ds.x_train) // recipe.batch_size * recipe.batch_size
+
+    def snapshot(self, twin, epoch: int) -> dict | None:
+        if epoch not in self.snapshots:
+            return None
+        return diagnostics.measure(twin, *self.batch, self.recipe, self.recipe.lambd)
+
+    def after_epoch(self, twin, epoch: int, loss: float, seconds: float) -> dict:
+        r = self.recipe
+        due = r.knn_every and (epoch % r.knn_every == 0 or epoch == r.epochs)
+        knn = knn_monitor(models.at_size(twin.backbone, r.model, self.ds.image_size), self.ds) if due else None
+        lr = float(keras.ops.convert_to_numpy(twin.optimizer.learning_rate))
+        _write_scalars(self.writer, epoch, {"loss": loss, "knn_accuracy": knn, "learning_rate": lr,
+                                            "pairs_per_second": self.pairs / seconds})
+        if self.progress:
+            extra = f", kNN {knn:.1%}" if knn is not None else ""
+            print(f"epoch {epoch}/{r.epochs}: loss {loss:.2f}{extra} ({seconds:.1f} s)")
+        return {"epoch": epoch, "loss": loss, "knn_accuracy": knn, "lr": lr, "seconds": round(seconds, 3)}
+
+
+def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, progress: bool = True,
+          max_epochs: int | None = None) -> Run:
+    """Pretrain (or resume) a run in ``out``; returns the Run. ``max_epochs`` stops early, resumable."""
+    recipe, run = prepare(recipe, ds), Run(out)
+    config = config_for(recipe, ds, seed=check_seed(seed), devices=distribute.check_devices(devices, recipe))
+    if run.is_finished_run_of(config):  # reads only: a finished run on read-only media is fine
+        if progress:
+            print(f"{run.path} already holds this finished run: nothing to train")
+        return run
+    with run.training(config) as session, distribute.device_scope(devices):
+        keras.utils.set_random_seed(seed)
+        steps = len(ds.x_train) // recipe.batch_size
+        twin = models.build_twin(recipe, sync_bn=distribute.needs_sync_bn(devices), steps_per_epoch=steps)
+        start, history = session.restore(twin)
+        if progress and session.notes:
+            print("\n".join(session.notes))
+        monitor = Monitor(recipe, ds, run, progress)
+        if start == 0 and (snap := monitor.snapshot(twin, 0)) is not None:
+            session.save_snapshot(0, snap)
+        for epoch in range(start + 1, min(recipe.epochs, start + (max_epochs or recipe.epochs)) + 1):
+            t0 = time.perf_counter()
+            loss = train_epoch(twin, epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch - 1), recipe.batch_size,
+                               epoch, recipe.epochs, progress)
+            for key, value in monitor.after_epoch(twin, epoch, loss, time.perf_counter() - t0).items():
+                history[key].append(value)
+            session.save_epoch(twin, history, monitor.snapshot(twin, epoch))
+        if len(history["epoch"]) == recipe.epochs:
+            session.finish(twin, recipe, history)
+    return run
 
 
 def _scalar_writer(logdir):
@@ -102,79 +150,3 @@ def _write_scalars(writer, step: int, values: dict):
             if value is not None:
                 tf.summary.scalar(name, value, step=step)
     writer.flush()
-
-
-def _knn_monitor(backbone, ds: Dataset) -> float | None:
-    """kNN on fixed random subsets (images are often stored class by class: a prefix would be 2 classes)."""
-    if ds.y_train is None or ds.y_eval is None:
-        return None
-    rng = np.random.default_rng(0)
-    tr = rng.permutation(len(ds.x_train))[:KNN_MONITOR_TRAIN]
-    ev = rng.permutation(len(ds.x_eval))[:KNN_MONITOR_EVAL]
-    return evaluate.backbone_knn(backbone, ds.x_train[tr], ds.y_train[tr], ds.x_eval[ev], ds.y_eval[ev])
-
-
-def train(recipe: Recipe, ds: Dataset, out, *, source: str | None = None, seed: int = 0, devices: int = 1,
-          limit: int | None = None, progress: bool = True, max_epochs: int | None = None) -> Run:
-    """Pretrain (or resume) a run in ``out``; returns the Run. ``max_epochs`` stops early, resumable."""
-    recipe = validate(recipe, ds)
-    run = Run(out)
-    config = {"recipe": recipe.to_dict(), "data": source or ds.name, "limit": limit, "seed": seed,
-              "devices": devices, "eval_split": ds.eval_split}
-    if run.exists():
-        old = run.config()
-        changed = [k for k in ("recipe", "data", "limit", "seed") if old.get(k) != config[k]]
-        if changed:
-            raise BarlowError(f"{run.path} already holds a run with other settings ({', '.join(changed)} differ; "
-                              f"it was recipe {old['recipe']['name']!r} on {old['data']!r}).",
-                              "pass a new --out folder, or repeat the original options to resume")
-    steps = len(ds.x_train) // recipe.batch_size
-    keras.utils.set_random_seed(seed)
-    with distribute.device_scope(devices):
-        sync_bn = devices > 1 and keras.backend.backend() == "tensorflow"
-        twin = models.build_twin(recipe.model, recipe.augment, recipe.lambd, sync_bn=sync_bn)
-        optimizer = make_optimizer(recipe, steps)
-        optimizer.build(twin.trainable_variables)
-        twin.compile(optimizer=optimizer, jit_compile=hardware.resolve_jit(recipe.jit_compile))
-        history = {"epoch": [], "loss": [], "knn_accuracy": [], "lr": [], "seconds": [], "complete": False}
-        start = 0
-        if run.checkpoint_path.exists():
-            meta = checkpoint.restore(run.checkpoint_path, twin, optimizer)
-            start, history = meta["epoch"], meta["history"]
-            if progress:
-                print(f"resuming {run.path} after epoch {start}/{recipe.epochs}")
-        if not run.exists():
-            checkpoint.write_json(run.provenance_path, {"start": provenance.collect(), "end": None})
-            checkpoint.write_json(run.config_path, config)
-        writer = _scalar_writer(run.tensorboard_dir)
-        stop = recipe.epochs if max_epochs is None else min(recipe.epochs, start + max_epochs)
-        for epoch in range(start, stop):
-            t0 = time.perf_counter()
-            monitor = _StepMonitor(epoch, recipe.epochs, steps, progress)
-            fit = twin.fit(epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch), batch_size=recipe.batch_size,
-                           epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=[monitor])
-            seconds = time.perf_counter() - t0
-            monitor_now = recipe.knn_every and ((epoch + 1) % recipe.knn_every == 0 or epoch + 1 == recipe.epochs)
-            knn = _knn_monitor(models.at_size(twin.backbone, recipe.model, ds.image_size), ds) if monitor_now else None
-            lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-            row = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "knn_accuracy": knn, "lr": lr,
-                   "seconds": round(seconds, 3)}
-            for key, value in row.items():
-                history[key].append(value)
-            history["complete"] = epoch + 1 == recipe.epochs
-            checkpoint.save(run.checkpoint_path, twin, optimizer, {"epoch": epoch + 1, "history": history})
-            checkpoint.write_json(run.history_path, history)
-            _write_scalars(writer, epoch + 1, {"loss": row["loss"], "knn_accuracy": knn, "learning_rate": lr,
-                                               "pairs_per_second": steps * recipe.batch_size / seconds})
-            if progress:
-                extra = f", kNN {knn:.1%}" if knn is not None else ""
-                print(f"epoch {epoch + 1}/{recipe.epochs}: loss {row['loss']:.2f}{extra} ({seconds:.1f} s)")
-        if history["complete"] and not run.backbone_path.exists():
-            checkpoint.atomic_write(run.projector_path, lambda p: twin.projector.save(p))
-            backbone = models.at_size(twin.backbone, recipe.model, ds.image_size)
-            checkpoint.atomic_write(run.backbone_path, lambda p: backbone.save(p))  # last: marks completion
-            prov = run.provenance()
-            prov["end"] = provenance.collect()
-            prov["train_seconds"] = round(sum(history["seconds"]), 1)
-            checkpoint.write_json(run.provenance_path, prov)
-    return run

@@ -1,4 +1,4 @@
-"""Each augmentation alone, and the seed's defects pinned as fixed."""
+"""Each augmentation alone, and the keras-io example's defects pinned as fixed."""
 import numpy as np
 import pytest
 
@@ -19,7 +19,7 @@ def params_for(n, cfg, seed=0):
 
 
 def test_solarize_inverts_bright_pixels_of_unit_images():
-    # The seed tested x < 10 on [0, 1] images: every pixel passed, nothing was ever inverted.
+    # The keras-io example tested x < 10 on [0, 1] images: every pixel passed, nothing was ever inverted.
     x = images()
     out = to_np(augment.solarize(x, ALL, 0.5))
     bright = x >= 0.5
@@ -30,7 +30,7 @@ def test_solarize_inverts_bright_pixels_of_unit_images():
 
 
 def test_flip_fires_with_its_stated_probability():
-    # The seed gated a 50% random flip behind a 50% coin: 25% in total.
+    # The keras-io example gated a 50% random flip behind a 50% coin: 25% in total.
     p = params_for(20000, AugmentConfig(flip_prob=0.5))
     assert abs(p["flip"].mean() - 0.5) < 0.02
     x = images()
@@ -38,7 +38,7 @@ def test_flip_fires_with_its_stated_probability():
 
 
 def test_crop_covers_its_whole_configured_range_of_sizes():
-    # The seed drew sizes 24..31 with an exclusive maxval: the full 32 px was never kept.
+    # The keras-io example drew sizes 24..31 with an exclusive maxval: the full 32 px was never kept.
     cfg = AugmentConfig(crop_min=0.75, crop_max=1.0)
     sides = params_for(20000, cfg)["crop_side"]
     assert set(np.unique(sides)) == set(range(24, 33))
@@ -72,7 +72,7 @@ def test_crop_resizes_to_a_smaller_output_size_by_averaging_pixel_pairs():
 
 
 def test_blur_sigma_is_drawn_per_image_per_step():
-    # The seed drew sigma once, at trace time, and froze it for the whole run.
+    # The keras-io example drew sigma once, at trace time, and froze it for the whole run.
     cfg = AugmentConfig()
     s1, s2 = params_for(64, cfg, seed=1)["blur_sigma"], params_for(64, cfg, seed=2)["blur_sigma"]
     assert np.unique(s1).size > 50 and not np.allclose(s1, s2)

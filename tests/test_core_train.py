@@ -2,15 +2,14 @@
 import numpy as np
 import pytest
 
-from barlow_lib import augment, hardware, models, recipes, train
+from barlow_lib import augment, models, recipes, train
 
 pytestmark = pytest.mark.core
 
 
 def test_one_fit_step_lowers_the_loss_on_its_batch():
     r = recipes.get("smoke").replace(batch_size=32)
-    twin = models.build_twin(r.model, r.augment, r.lambd)
-    twin.compile(optimizer=train.make_optimizer(r, 10), jit_compile=hardware.resolve_jit("auto"))  # XLA on JAX
+    twin = models.build_twin(r, steps_per_epoch=10)  # compiled as `train` compiles it (XLA on JAX)
     rng = np.random.default_rng(0)
     batch = {"images": rng.integers(0, 255, (32, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, 32)}
     before = [np.array(w) for w in twin.backbone.get_weights()]
@@ -33,7 +32,7 @@ def test_mixed_precision_network_keeps_the_loss_in_float32():
     from barlow_lib import loss
 
     r = recipes.get("smoke").replace(model={"precision": "mixed_bfloat16"})
-    twin = models.build_twin(r.model, r.augment, r.lambd)
+    twin = models.build_twin(r)
     rng = np.random.default_rng(0)
     z = twin({"images": rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, 16)})
     assert "bfloat16" in str(z.dtype)
@@ -44,7 +43,7 @@ def test_mixed_precision_network_keeps_the_loss_in_float32():
 
 def test_a_backbone_for_small_views_carries_its_weights_to_full_size():
     r = recipes.get("smoke").replace(augment={"output_size": 16})
-    twin = models.build_twin(r.model, r.augment, r.lambd)
+    twin = models.build_twin(r)
     assert twin.backbone.input.shape[1] == 16
     rng = np.random.default_rng(0)  # weights and BN statistics far from their initial values
     twin.backbone.set_weights([w + rng.normal(0, 0.1, w.shape).astype(w.dtype) ** 2 for w in twin.backbone.get_weights()])
@@ -61,7 +60,7 @@ def test_the_subsampled_shortcut_equals_a_strided_one_by_one_convolution():
     pass for some image sizes); the value must be exactly that of the strided conv."""
     import keras
 
-    bb = models.build_backbone("cifar", 10, 8, image_size=20)
+    bb = models.build_backbone(recipes.ModelSpec(depth=10, width=8, precision="float32"), image_size=20)
     x = np.random.default_rng(0).uniform(0, 1, (2, 20, 20, 8)).astype(np.float32)  # stage 2's input shape
     pooled = keras.Model(bb.get_layer("stage2_block1_subsample").input, bb.get_layer("stage2_block1_proj").output)
     strided = keras.layers.Conv2D(16, 1, strides=2, padding="same", use_bias=False)

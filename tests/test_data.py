@@ -69,8 +69,10 @@ def test_grayscale_and_rgba_are_converted_to_rgb(tmp_path):
 def test_mixed_sizes_are_refused_naming_the_file(tmp_path):
     write_images(tmp_path / "a", 2, size=(8, 8))
     write_images(tmp_path / "b", 1, size=(9, 8), start=7)
-    with pytest.raises(BarlowError, match=r"differ in size.*0007\.png is 9x8.*resize"):
+    with pytest.raises(BarlowError, match=r"differ in size.*0007\.png is 9x8.*`image_size`"):
         data.load(str(tmp_path))
+    ds = data.load(str(tmp_path), image_size=12)  # the fix the message gives
+    assert ds.x_train.shape[1:] == (12, 12, 3) and len(ds.x_train) + len(ds.x_eval) == 3 and ds.resized_to == 12
 
 
 def test_corrupt_image_is_refused_naming_the_file(tmp_path):

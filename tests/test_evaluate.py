@@ -38,8 +38,57 @@ def test_knn_separates_clusters_and_fails_on_shuffled_labels():
 def test_linear_probe_learns_separable_features():
     x, y = clusters()
     q, qy = clusters(n_per_class=20, seed=1)
-    acc, pred = evaluate.linear_probe(x, y, q, qy, epochs=30, batch_size=64, learning_rate=0.05)
-    assert acc > 0.9 and pred.shape == qy.shape
+    acc, pred, l2 = evaluate.linear_probe(x, y, q, qy)
+    assert acc > 0.9 and pred.shape == qy.shape and l2 in evaluate.L2_GRID
+
+
+def overlapping(n=3000, d=64, classes=10, seed=0):
+    """Classes a linear model separates only partly: the probe's optimum matters."""
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(7).normal(size=(classes, d)) * 0.25
+    y = rng.integers(0, classes, n)
+    return (centres[y] + rng.normal(size=(n, d))).astype(np.float32), y
+
+
+@pytest.mark.parametrize("l2", [1e-4, 1e-2])
+def test_lbfgs_probe_reaches_scikit_learns_optimum(l2):
+    """The published probe must not under-report features: same objective, same minimum as an independent solver."""
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    x, y = overlapping()
+    q, qy = overlapping(n=1000, seed=1)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    xs, qs = (x - mean) / std, (q - mean) / std
+    w, b, ours = evaluate.softmax_regression(xs, y, 10, l2)
+    # scikit-learn minimises C * sum(cross-entropy) + ||W||^2 / 2: the same problem with C = 1 / (l2 * n)
+    ref = sklearn.LogisticRegression(C=1 / (l2 * len(x)), tol=1e-10, max_iter=5000).fit(xs, y)
+    theirs = -ref.predict_log_proba(xs)[np.arange(len(y)), y].mean() + 0.5 * l2 * (ref.coef_ ** 2).sum()
+    assert ours <= theirs + 1e-6, (ours, theirs)
+    acc, _, _ = evaluate.linear_probe(x, y, q, qy, l2=l2)
+    assert abs(acc - ref.score(qs, qy)) <= 0.005
+
+
+def test_probe_with_chosen_strength_is_not_beaten_by_scikit_learns_default():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    x, y = overlapping(n=2000, d=128)
+    q, qy = overlapping(n=1000, d=128, seed=1)
+    acc, _, _ = evaluate.linear_probe(x, y, q, qy)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    ref = sklearn.LogisticRegression(max_iter=5000).fit((x - mean) / std, y).score((q - mean) / std, qy)
+    assert acc >= ref - 0.02, (acc, ref)
+
+
+def test_nearest_neighbours_are_sorted_by_cosine_similarity():
+    train = np.array([[1, 0], [0, 1], [1, 1], [-1, 0]], np.float32)
+    nn = evaluate.nearest_neighbours(train, np.array([[1, 0.1]], np.float32), k=3)
+    assert nn.tolist() == [[0, 2, 1]]
+
+
+def test_label_subset_is_class_balanced_and_repeatable():
+    y = np.repeat(np.arange(5), 100)
+    idx = evaluate.label_subset(y, 0.1, seed=3)
+    assert np.bincount(y[idx]).tolist() == [10] * 5
+    assert np.array_equal(idx, evaluate.label_subset(y, 0.1, seed=3))
+    assert np.bincount(y[evaluate.label_subset(y, 0.001)]).tolist() == [1] * 5
 
 
 def test_confusion_matrix_counts():

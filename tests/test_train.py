@@ -49,7 +49,7 @@ def test_other_settings_in_an_existing_run_dir_are_refused(tmp_path):
 def test_non_finite_loss_stops_with_the_step_and_advice(tmp_path):
     ds = data.load("synthetic", limit=128)
     recipe = recipes.get("smoke").replace(epochs=2, batch_size=32, learning_rate=1e30, schedule="constant")
-    with pytest.raises(BarlowError, match=r"loss became .* at epoch 1, step \d+.*learning rate"):
+    with pytest.raises(BarlowError, match=r"loss became .* at epoch 1, step \d+.*`learning_rate`"):
         train.train(recipe, ds, tmp_path / "nan", progress=False)
     assert not (tmp_path / "nan" / "checkpoints" / "last.npz").exists()
 

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from barlow_lib import synthetic  # noqa: E402
-from barlow_lib.viewer import AugmentViewer  # noqa: E402
+from barlow_lib.book.viewer import AugmentViewer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import augment
+from .. import augment
 
 
 def make_views(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None):

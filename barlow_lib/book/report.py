@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import provenance
+from .. import provenance
 
 
 def load(folder) -> dict:

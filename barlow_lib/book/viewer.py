@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from . import augment, plotting
+from .. import augment
+from . import plotting
 
 # field -> (min, max, step)
 RANGES = {

@@ -1,7 +1,7 @@
 """What every chapter of the book does first: resolve its parameters into a recipe, data and a run folder."""
 from __future__ import annotations
 
-from . import data, recipes
+from .. import data, recipes
 
 SMOKE_LIMIT = 2000  # images at smoke scale, so a chapter runs in seconds on any data source
 

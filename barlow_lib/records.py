@@ -1,0 +1,161 @@
+"""Recorded runs: what a finished run leaves for the book, small enough to commit (no weights, < 1 MB).
+
+``write(run_dir, out)`` measures a finished run once - kNN and linear probe against random init, the probe
+on 1%, 10% and 100% of the labels against the same network trained supervised on those labels, the
+confusion matrix, a 2-D map and nearest neighbours of evaluation images - and copies what training recorded
+as it went (history, diagnostics, config, provenance). ``load(name)`` is how chapters read it back.
+
+    results/runs/NAME/record.json   every number, with the commands and provenance
+    results/runs/NAME/arrays.npz    cross-correlation corners, spectra, map coordinates, neighbour thumbnails
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import data as data_sources
+from . import evaluate, files, provenance, supervised
+from .errors import BarlowError
+from .runs import Run
+
+FRACTIONS = (0.01, 0.1, 1.0)
+MAP_IMAGES, QUERIES, NEIGHBOURS, THUMB = 1000, 10, 6, 32
+FOLDER = Path(__file__).resolve().parents[1] / "results" / "runs"  # in a clone of the repository
+
+
+def folder() -> Path:
+    """Where records live: $BARLOW_RECORDS, else the repository's results/runs."""
+    return Path(os.environ.get("BARLOW_RECORDS", FOLDER))
+
+
+class Record:
+    """A recorded run: ``.data`` (record.json) and ``.arrays`` (arrays.npz)."""
+
+    def __init__(self, path: Path):
+        self.path, self.name = path, path.name
+        self.data = files.read_json(path / "record.json")
+        with np.load(path / "arrays.npz", allow_pickle=False) as f:
+            self.arrays = {k: f[k] for k in f.files}
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def accuracy(self, protocol: str, random_init: bool = False) -> float:
+        return self.data["evaluations"][f"{protocol}{'_random_init' if random_init else ''}"]["accuracy"]
+
+
+def load(name: str) -> Record | None:
+    """The record called ``name``, or None if it has not been written (chapters then say which command would)."""
+    path = folder() / name
+    return Record(path) if (path / "record.json").exists() else None
+
+
+def available() -> list[str]:
+    return sorted(p.parent.name for p in folder().glob("*/record.json"))
+
+
+def train_command(config: dict) -> str:
+    limit = f" --limit {config['limit']}" if config.get("limit") else ""
+    resize = f" --image-size {config['resize']}" if config.get("resize") else ""
+    return (f"barlow-twins train --recipe {config['recipe']['name']} --data {config['data']}{limit}{resize} "
+            f"--seed {config['seed']} --out RUN_DIR")
+
+
+def _thumbs(images: np.ndarray) -> np.ndarray:
+    from .images import resize_array
+
+    return resize_array(images, THUMB)
+
+
+def _map_2d(features: np.ndarray, seed: int = 0) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    f = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    return TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(f).astype(np.float16)
+
+
+def write(run_dir, out, *, name: str | None = None, command: str = "", supervised_baseline: bool = True,
+          progress: bool = True) -> Path:
+    """Measure a finished run and write its record to ``out``; returns the record folder."""
+    try:
+        import sklearn  # noqa: F401  (the 2-D map is a t-SNE)
+    except ImportError as exc:
+        raise BarlowError("writing a record needs scikit-learn (for the 2-D map).", "pip install scikit-learn") from exc
+    t0, run, out = time.perf_counter(), Run(run_dir), Path(out)
+    log = print if progress else (lambda *a: None)
+    config, history = run.config(), run.history()
+    run.load_backbone()  # refuses an unfinished run
+    ds = data_sources.load(config["data"], limit=config.get("limit"), seed=config.get("data_seed", config["seed"]),
+                           image_size=config.get("resize"))
+    ds.require_labels()
+    results, label_eff = {}, {"fractions": list(FRACTIONS), "pretrained_linear": [], "random_init_linear": [],
+                              "supervised": [], "supervised_runs": []}
+    for protocol in ("knn", "linear"):
+        for random_init in (False, True):
+            r = run.evaluate(protocol, ds, random_init=random_init)
+            run.save_evaluation(r)
+            results[f"{protocol}{'_random_init' if random_init else ''}"] = r
+            log(f"{protocol}{' (random init)' if random_init else ''}: {r['accuracy']:.4f}")
+    recipe = run.recipe()
+    steps = recipe.epochs * (len(ds.x_train) // recipe.batch_size)  # the baseline gets pretraining's step count
+    for fraction in FRACTIONS:
+        for key, random_init in (("pretrained_linear", False), ("random_init_linear", True)):
+            acc = results["linear" + ("_random_init" if random_init else "")]["accuracy"] if fraction == 1.0 else \
+                run.evaluate("linear", ds, random_init=random_init, label_fraction=fraction)["accuracy"]
+            label_eff[key].append(acc)
+        if supervised_baseline:
+            sup = supervised.train_baseline(recipe, ds, evaluate.label_subset(ds.y_train, fraction), steps=steps)
+            label_eff["supervised"].append(sup["accuracy"])
+            label_eff["supervised_runs"].append(sup)
+        log(f"labels {fraction:.0%}: " + ", ".join(f"{k} {v[-1]}" for k, v in label_eff.items()
+                                                   if k != "fractions" and v))
+    arrays, extra = _pictures(run, ds)
+    snaps = run.diagnostics()
+    epochs = sorted(snaps)
+    scalars = [k for k, v in snaps[epochs[0]].items() if np.ndim(v) == 0] if epochs else []
+    arrays |= {"c_epochs": np.asarray(epochs, np.int32)}
+    for key in ("c_corner", "singular_values_features", "singular_values_embedding"):
+        if epochs:
+            arrays[key] = np.stack([snaps[e][key] for e in epochs])
+    record = {
+        "name": name or out.name, "recipe": recipe.name, "description": recipe.description,
+        "data": ds.describe(), "split": ds.eval_split, "n_train": len(ds.x_train), "n_eval": len(ds.x_eval),
+        "classes": list(ds.classes), "config": config, "train_command": train_command(config),
+        "command": command, "history": history,
+        "train_seconds": run.provenance().get("train_seconds"),
+        "evaluations": {k: {f: v[f] for f in ("accuracy", "n_train", "n_eval", "split", "seconds")}
+                        for k, v in results.items()},
+        "confusion": {"linear": results["linear"]["confusion"], "knn": results["knn"]["confusion"]},
+        "label_efficiency": label_eff,
+        "diagnostics": {"epochs": epochs, **{k: [snaps[e][k] for e in epochs] for k in scalars}},
+        **extra,
+        "provenance": {"run": run.provenance(), "record": provenance.collect()},
+        "record_seconds": round(time.perf_counter() - t0, 1),
+    }
+    files.write_json(out / "record.json", record)
+    files.atomic_write(out / "arrays.npz", lambda p: np.savez_compressed(p, **arrays))
+    return out
+
+
+def _pictures(run: Run, ds) -> tuple[dict, dict]:
+    """2-D maps of evaluation images and nearest training neighbours of a few queries, trained and untrained."""
+    rng = np.random.default_rng(0)
+    shown = np.sort(rng.permutation(len(ds.x_eval))[: min(MAP_IMAGES, len(ds.x_eval))])
+    queries = np.array([rng.choice(np.flatnonzero(ds.y_eval == c)) for c in np.unique(ds.y_eval)][:QUERIES])
+    arrays = {"map_labels": ds.y_eval[shown].astype(np.uint8), "query_thumbs": _thumbs(ds.x_eval[queries])}
+    neighbours = {"k": NEIGHBOURS, "query_indices": queries.tolist()}
+    for tag, random_init in (("trained", False), ("random_init", True)):
+        backbone = run.load_backbone(random_init=random_init)
+        f_train = evaluate.extract_features(backbone, ds.x_train)
+        f_eval = evaluate.extract_features(backbone, ds.x_eval)
+        arrays[f"map_{tag}"] = _map_2d(f_eval[shown])
+        nn = evaluate.nearest_neighbours(f_train, f_eval[queries], NEIGHBOURS)
+        neighbours[tag] = nn.tolist()
+        neighbours[f"{tag}_same_class"] = float(np.mean(ds.y_train[nn] == ds.y_eval[queries][:, None]))
+        arrays[f"neighbour_thumbs_{tag}"] = _thumbs(ds.x_train[nn.ravel()]).reshape(len(queries), NEIGHBOURS,
+                                                                                     THUMB, THUMB, 3)
+    return arrays, {"map": {"method": "t-SNE of standardised backbone features", "images": len(shown)},
+                    "neighbours": neighbours}
