@@ -8,6 +8,8 @@ checks it against scikit-learn's solver on the same features.
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from tqdm import tqdm
 
@@ -15,12 +17,25 @@ L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)  # penalty (l2 / 2) * ||W||^2 on a mean cross
 
 
 def extract_features(model, images: np.ndarray, batch_size: int = 512, progress: bool = False) -> np.ndarray:
-    """Run ``model`` (inference mode) over uint8 images in batches; float32 (N, D)."""
+    """Run ``model`` (inference mode) over uint8 images in batches of one shape; float32 (N, D).
+
+    The last batch is padded, so each model compiles one step; TensorFlow's warning about many models each
+    compiling their step is muted here, where making new models (trained, untrained, resized) is the point.
+    """
     out = []
-    for start in tqdm(range(0, len(images), batch_size), desc="features", unit="batch", disable=not progress,
-                      leave=False):
-        batch = images[start:start + batch_size].astype(np.float32) / 255.0
-        out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32))
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        for start in tqdm(range(0, len(images), batch_size), desc="features", unit="batch", disable=not progress,
+                          leave=False):
+            batch = images[start:start + batch_size]
+            n = len(batch)
+            if n < batch_size and len(images) > batch_size:
+                batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)])
+            out.append(np.asarray(model.predict_on_batch(batch.astype(np.float32) / 255.0), dtype=np.float32)[:n])
+    finally:
+        tf_logger.setLevel(level)
     return np.concatenate(out).reshape(len(images), -1)
 
 
