@@ -42,11 +42,26 @@ def effective_rank(s: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
+def training_embeddings(twin, images: np.ndarray, noise: np.ndarray, config) -> tuple[np.ndarray, np.ndarray]:
+    """The two views' embeddings as the loss sees them: BatchNorm on this batch's statistics (training mode).
+
+    (In inference mode an untrained network's BatchNorm uses its initial moving statistics, and its
+    embeddings shrink layer by layer to a scale where standardising them mostly divides noise by epsilon.)
+    The moving statistics that training mode updates are put back, so measuring never changes the run.
+    """
+    saved = [v.numpy().copy() for v in twin.non_trainable_variables]
+    view_a, view_b = augment.two_views(images, noise, config)
+    z_a = np.asarray(twin.embed(view_a, training=True), np.float32)
+    z_b = np.asarray(twin.embed(view_b, training=True), np.float32)
+    for v, value in zip(twin.non_trainable_variables, saved):
+        v.assign(value)
+    return z_a, z_b
+
+
 def measure(twin, images: np.ndarray, noise: np.ndarray, recipe, lambd: float) -> dict:
-    """One snapshot of a twin on a fixed batch (inference mode): c's corner and terms, spectra, ranks."""
-    view_a, view_b = augment.two_views(images, noise, recipe.augment)
-    z_a = np.asarray(twin.embed(view_a), np.float32)
-    z_b = np.asarray(twin.embed(view_b), np.float32)
+    """One snapshot of a twin on a fixed batch: c's corner and terms (as the loss sees them), and the spectra
+    of the embeddings and of the backbone features (as evaluation sees them, in inference mode)."""
+    z_a, z_b = training_embeddings(twin, images, noise, recipe.augment)
     c = np.asarray(loss.cross_correlation(z_a, z_b))
     terms = {k: float(v) for k, v in loss.loss_terms(c, lambd).items()}
     backbone = models.at_size(twin.backbone, recipe.model, images.shape[1])

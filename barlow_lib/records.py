@@ -86,8 +86,9 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
         raise BarlowError("writing a record needs scikit-learn (for the 2-D map).", "pip install scikit-learn") from exc
     t0, run, out = time.perf_counter(), Run(run_dir), Path(out)
     log = print if progress else (lambda *a: None)
-    config, history = run.config(), run.history()
+    config, history, run_provenance = run.config(), run.history(), run.provenance()
     run.load_backbone()  # refuses an unfinished run
+    snaps = run.diagnostics()
     ds = data_sources.load(config["data"], limit=config.get("limit"), seed=config.get("data_seed", config["seed"]),
                            image_size=config.get("resize"))
     ds.require_labels()
@@ -113,7 +114,6 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
         log(f"labels {fraction:.0%}: " + ", ".join(f"{k} {v[-1]}" for k, v in label_eff.items()
                                                    if k != "fractions" and v))
     arrays, extra = _pictures(run, ds)
-    snaps = run.diagnostics()
     epochs = sorted(snaps)
     scalars = [k for k, v in snaps[epochs[0]].items() if np.ndim(v) == 0] if epochs else []
     arrays |= {"c_epochs": np.asarray(epochs, np.int32)}
@@ -125,14 +125,14 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
         "data": ds.describe(), "split": ds.eval_split, "n_train": len(ds.x_train), "n_eval": len(ds.x_eval),
         "classes": list(ds.classes), "config": config, "train_command": train_command(config),
         "command": command, "history": history,
-        "train_seconds": run.provenance().get("train_seconds"),
+        "train_seconds": run_provenance.get("train_seconds"),
         "evaluations": {k: {f: v[f] for f in ("accuracy", "n_train", "n_eval", "split", "seconds")}
                         for k, v in results.items()},
         "confusion": {"linear": results["linear"]["confusion"], "knn": results["knn"]["confusion"]},
         "label_efficiency": label_eff,
         "diagnostics": {"epochs": epochs, **{k: [snaps[e][k] for e in epochs] for k in scalars}},
         **extra,
-        "provenance": {"run": run.provenance(), "record": provenance.collect()},
+        "provenance": {"run": run_provenance, "record": provenance.collect()},
         "record_seconds": round(time.perf_counter() - t0, 1),
     }
     files.write_json(out / "record.json", record)

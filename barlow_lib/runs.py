@@ -31,6 +31,7 @@ from .recipes import Recipe
 SETTINGS = ("recipe", "data", "limit", "data_seed", "resize", "seed")  # what a resumed run must repeat
 _NEW_HISTORY = {"epoch": [], "loss": [], "knn_accuracy": [], "lr": [], "seconds": []}
 _RETRAIN = "run the same `train` command again: it rewrites this file from the checkpoint"
+_RESTORE = "restore it, or train again into a new folder"
 
 
 def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
@@ -65,10 +66,17 @@ class Run:
         if not self.config_path.exists():
             raise BarlowError(f"{self.path} is not a run directory (no config.json).",
                               "pass the `out` folder of a `train` run")
-        return files.read_json(self.config_path, "restore it, or train again into a new folder")
+        config = files.read_json(self.config_path, _RESTORE)
+        missing = [k for k in ("recipe", "data", "seed") if not isinstance(config, dict) or k not in config]
+        if missing:
+            raise BarlowError(f"{self.config_path} is damaged (no {', '.join(missing)}).", _RESTORE)
+        return config
 
     def recipe(self) -> Recipe:
-        return Recipe.from_dict(self.config()["recipe"])
+        try:
+            return Recipe.from_dict(self.config()["recipe"])
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            raise BarlowError(f"{self.config_path} is damaged (its recipe: {exc}).", _RESTORE) from exc
 
     def history(self) -> dict:
         return files.read_json(self.history_path, _RETRAIN) if self.history_path.exists() else {}
@@ -90,8 +98,12 @@ class Run:
         """{epoch: snapshot} of the fixed-batch measurements written during training."""
         out = {}
         for p in sorted(self.diagnostics_dir.glob("epoch-*.npz")):
-            with np.load(p, allow_pickle=False) as f:
-                out[int(p.stem.split("-")[1])] = {k: f[k] if f[k].ndim else f[k].item() for k in f.files}
+            try:
+                with np.load(p, allow_pickle=False) as f:
+                    out[int(p.stem.split("-")[1])] = {k: f[k] if f[k].ndim else f[k].item() for k in f.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+                raise BarlowError(f"{p} is damaged ({type(exc).__name__}: {exc}).",
+                                  "delete it (it is a measurement made during training, not needed to resume)") from exc
         return out
 
     def _require_complete(self):
@@ -268,8 +280,7 @@ class Training:
         meta = checkpoint.restore(self.run.checkpoint_path, twin, twin.optimizer)
         self.notes.append(f"resuming {self.run.path} after epoch {meta['epoch']}/{self.config['recipe']['epochs']}")
         history = {k: v for k, v in meta["history"].items() if k != "complete"}
-        if not self.run.is_complete():
-            files.write_json(self.run.history_path, {**history, "complete": False})
+        files.write_json(self.run.history_path, {**history, "complete": False})  # mirrors the checkpoint again
         return meta["epoch"], history
 
     def save_epoch(self, twin, history: dict, snapshot: dict | None = None):
@@ -296,7 +307,10 @@ class Training:
         files.atomic_write(self.run.projector_path, lambda p: twin.projector.save(p))
         backbone = models.at_size(twin.backbone, recipe.model, recipe.augment.image_size)
         files.atomic_write(self.run.backbone_path, lambda p: backbone.save(p))
-        prov = self.run.provenance() or {"start": None}
+        try:
+            prov = self.run.provenance() or {"start": None}
+        except BarlowError:  # damaged: the end is still worth recording
+            prov = {"start": None}
         prov |= {"end": provenance.collect(), "train_seconds": round(sum(history["seconds"]), 1)}
         files.write_json(self.run.provenance_path, prov)
         files.write_json(self.run.history_path, {**history, "complete": True})  # last: the run is finished

@@ -67,3 +67,28 @@ def test_the_subsampled_shortcut_equals_a_strided_one_by_one_convolution():
     strided.build((None, 20, 20, 8))
     strided.set_weights(bb.get_layer("stage2_block1_proj").get_weights())
     np.testing.assert_allclose(np.asarray(pooled(x)), np.asarray(strided(x)), rtol=1e-6, atol=1e-6)
+
+
+def test_diagnostics_see_the_loss_s_view_and_leave_the_twin_unchanged():
+    from barlow_lib import diagnostics, loss
+
+    r = recipes.get("smoke").replace(batch_size=32)
+    twin = models.build_twin(r, steps_per_epoch=10)
+    rng = np.random.default_rng(0)
+    images, noise = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8), augment.draw_noise(rng, 64)
+    before = [v.numpy().copy() for v in twin.variables]
+    snap = diagnostics.measure(twin, images, noise, r, r.lambd)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, twin.variables))
+    z_a, z_b = diagnostics.training_embeddings(twin, images, noise, r.augment)
+    np.testing.assert_allclose(snap["loss"], float(loss.barlow_twins_loss(z_a, z_b, r.lambd)), rtol=1e-4)
+    assert 1 <= snap["effective_rank_embedding"] <= min(64, snap["embedding_dim"])
+    assert snap["c_corner"].shape == (64, 64) and diagnostics.snapshot_epochs(24) == [0, 1, 2, 4, 8, 16, 24]
+
+
+def test_effective_rank_counts_the_dimensions_in_use():
+    from barlow_lib import diagnostics
+
+    assert diagnostics.effective_rank(np.ones(8)) == pytest.approx(8)
+    assert diagnostics.effective_rank(np.array([1.0, 0, 0, 0])) == pytest.approx(1)
+    f = np.random.default_rng(0).normal(size=(500, 3)) @ np.random.default_rng(1).normal(size=(3, 32))
+    assert diagnostics.effective_rank(diagnostics.singular_values(f)) < 3.01  # 32 features, rank 3
