@@ -213,8 +213,8 @@ def two_views(images, noise, config: AugmentConfig):
 def compiled_two_views(config: AugmentConfig):
     """``two_views`` for one config, compiled with XLA on TensorFlow.
 
-    XLA fuses the ~60 small element-wise ops into a few kernels (9x faster on a CPU, bench/augment.py),
-    even when the network around it runs without XLA. JAX compiles the whole step anyway.
+    XLA fuses the ~60 small element-wise ops into a few kernels (the speed-up on a CPU is in
+    results/bench-augment.json), even when the network around it runs without XLA. JAX compiles the whole step anyway.
     """
     import keras
 

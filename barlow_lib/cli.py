@@ -15,7 +15,7 @@ import time
 FLAGS = {"batch_size": "--batch-size", "learning_rate": "--lr", "source": "--data", "out": "--out",
          "devices": "--devices", "epochs": "--epochs", "seed": "--seed", "limit": "--limit",
          "knn_every": "--knn-every", "image_size": "--image-size", "protocol": "--protocol",
-         "label_fraction": "--label-fraction", "train": "barlow-twins train", "run": "--run"}
+         "label_fraction": "--label-fraction", "output": "--output", "train": "barlow-twins train", "run": "--run"}
 
 
 def as_flags(text: str) -> str:
@@ -69,13 +69,14 @@ def cmd_evaluate(args):
         raise BarlowError(f"{run.path} was trained with recipe {trained_with!r}, not {args.recipe!r}.",
                           f"drop --recipe, or point --run at a run of recipe {args.recipe!r}")
     result = run.evaluate(args.protocol, args.data, random_init=args.random_init, limit=args.limit,
-                          label_fraction=args.label_fraction, progress=not args.quiet)
+                          label_fraction=args.label_fraction, output=args.output, progress=not args.quiet)
     try:
         run.save_evaluation(result)
     except BarlowError as err:  # read-only media: the result still counts
         print(f"warning: the result was not saved: {as_flags(err.problem)}", file=sys.stderr)
     shown = ("protocol", "accuracy", "split", "n_train", "n_eval", "random_init", "data", "recipe", "run", "seconds")
-    return {k: result[k] for k in shown} | ({"label_fraction": args.label_fraction} if args.label_fraction else {})
+    extra = {k: result[k] for k in ("label_fraction", "output") if getattr(args, k) not in (None, "backbone")}
+    return {k: result[k] for k in shown} | extra
 
 
 def cmd_augment_preview(args):
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--recipe", help="refuse the run unless it was trained with this recipe")
     s.add_argument("--limit", type=int, help="use only N training images as the kNN memory / probe data")
     s.add_argument("--label-fraction", type=float, help="use a class-balanced share of the training labels")
+    s.add_argument("--output", choices=["backbone", "projector"], default="backbone",
+                   help="probe the backbone's features, or the trained projector's output")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 

@@ -10,8 +10,8 @@ variance and the cross-correlation c. Two engines do this differently:
   differentiable: its gradient sums over replicas and keeps the local slice),
   compute the global loss on every replica, divide it by the number of
   replicas, and let the optimizer sum the replicas' gradients. Forward and
-  gradient then equal the single-device full batch (the bug NOTES.md describes
-  is forgetting that the gather's gradient must flow).
+  gradient then equal the single-device full batch. (The classic bug is an all-reduce whose gradient
+  does not flow, leaving gradients 1/world_size too small: lightly's issue 1977.)
 """
 from __future__ import annotations
 

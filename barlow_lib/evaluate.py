@@ -39,6 +39,12 @@ def extract_features(model, images: np.ndarray, batch_size: int = 512, progress:
     return np.concatenate(out).reshape(len(images), -1)
 
 
+def project(projector, features: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """A trained projector's output on backbone features (inference mode); float32 (N, D)."""
+    return np.concatenate([np.asarray(projector.predict_on_batch(features[i:i + batch_size]), np.float32)
+                           for i in range(0, len(features), batch_size)])
+
+
 def _normalise(f: np.ndarray) -> np.ndarray:
     return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 

@@ -1,8 +1,8 @@
 """Settings that depend on the machine: whether to compile with XLA and which precision to compute in.
 
-Measured on a 2-core AVX512-BF16 CPU (bench/train_step.py, seed recipe, batch 256): XLA made the step
-12x *slower* (31.6 s vs 2.5 s) and mixed bfloat16 made it 1.3x faster with the same loss curve. On GPUs
-XLA fuses the augmentations and BN and is the norm; bfloat16 needs compute capability 8.0 (a Colab T4
+On a 2-core AVX512-BF16 CPU, XLA made the keras-io recipe's step many times *slower* and mixed bfloat16
+made it faster with the same loss curve (results/bench-train-step.json, written by bench/train_step.py). On
+GPUs XLA fuses the augmentations and BN and is the norm; bfloat16 needs compute capability 8.0 (a Colab T4
 has 7.5 and would emulate it).
 """
 from __future__ import annotations
@@ -76,3 +76,14 @@ def resolve_precision(setting: str) -> str:
     if setting != "auto":
         return setting
     return "mixed_bfloat16" if bf16_is_native() else "float32"
+
+
+CHECKPOINT_SECONDS = 60.0  # on accelerators: a keras-io checkpoint is ~0.9 GB, an H200 epoch ~1.5 s
+
+
+def checkpoint_interval(setting: float | None = None) -> float:
+    """Seconds between checkpoints: ``setting``, else every epoch on a CPU (epochs take longer than a save)
+    and at most once a minute on an accelerator, where writing one every epoch would cost more than the epoch."""
+    if setting is not None:
+        return float(setting)
+    return 0.0 if accelerator() is None else CHECKPOINT_SECONDS

@@ -139,11 +139,12 @@ class Run:
 
     # ---- evaluation ------------------------------------------------------------------------------
     def evaluate(self, protocol: str = "knn", data=None, *, random_init: bool = False, limit: int | None = None,
-                 label_fraction: float | None = None, progress: bool = False) -> dict:
+                 label_fraction: float | None = None, output: str = "backbone", progress: bool = False) -> dict:
         """kNN or linear-probe accuracy of this run's backbone (or of the same network untrained).
 
         ``data``: a ``Dataset``, a source for ``data.load`` or None (the run's own training data);
-        ``label_fraction``: fit the probe (or fill the kNN memory) with a class-balanced share of the labels.
+        ``label_fraction``: fit the probe (or fill the kNN memory) with a class-balanced share of the labels;
+        ``output="projector"``: probe the trained projector's output instead (what the keras-io example did).
         Returns the result with its confusion matrix; ``save_evaluation`` writes it next to the run.
         """
         from . import data as data_sources
@@ -152,6 +153,9 @@ class Run:
         t0, config = time.perf_counter(), self.config()
         if protocol not in ("knn", "linear"):
             raise BarlowError(f"`protocol` {protocol!r} is not one of knn, linear.", "use `protocol` knn or linear")
+        if output not in ("backbone", "projector") or (output == "projector" and random_init):
+            raise BarlowError(f"`output` {output!r}: probe the backbone, or the trained projector's output.",
+                              "use `output` backbone (or projector, without random init)")
         if label_fraction is not None and not 0 < label_fraction <= 1:
             raise BarlowError(f"`label_fraction` {label_fraction}: a share of the labels, in (0, 1].",
                               "use e.g. `label_fraction` 0.1")
@@ -169,21 +173,27 @@ class Run:
         backbone = self.load_backbone(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train[keep], progress=progress)
         f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=progress)
+        if output == "projector":
+            projector = self.load_projector()
+            f_train, f_eval = (evaluate.project(projector, f) for f in (f_train, f_eval))
         n_classes = len(ds.classes) or int(max(ds.y_train.max(), ds.y_eval.max())) + 1
         res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval, n_classes=n_classes)
         return {"protocol": protocol, "accuracy": round(res["accuracy"], 4), "split": ds.eval_split,
                 "n_train": len(keep), "n_eval": len(ds.x_eval), "random_init": random_init,
                 "data": ds.source or ds.name, "recipe": config["recipe"]["name"], "run": str(self.path),
-                "seconds": round(time.perf_counter() - t0, 1), "label_fraction": label_fraction,
+                "seconds": round(time.perf_counter() - t0, 1), "label_fraction": label_fraction, "output": output,
                 "classes": list(ds.classes),
                 "confusion": evaluate.confusion_matrix(ds.y_eval, res["predictions"], n_classes).tolist()}
 
-    def evaluation_path(self, protocol: str, random_init: bool = False, label_fraction: float | None = None) -> Path:
+    def evaluation_path(self, protocol: str, random_init: bool = False, label_fraction: float | None = None,
+                        output: str = "backbone") -> Path:
         labels = "" if label_fraction is None else f"-labels{label_fraction:g}"
-        return self.path / f"eval-{protocol}{labels}{'-random-init' if random_init else ''}.json"
+        where = "" if output == "backbone" else f"-{output}"
+        return self.path / f"eval-{protocol}{where}{labels}{'-random-init' if random_init else ''}.json"
 
     def save_evaluation(self, result: dict) -> Path:
-        path = self.evaluation_path(result["protocol"], result["random_init"], result.get("label_fraction"))
+        path = self.evaluation_path(result["protocol"], result["random_init"], result.get("label_fraction"),
+                                    result.get("output", "backbone"))
         return files.write_json(path, {**result, "provenance": provenance.collect()})
 
     def evaluations(self) -> dict:
@@ -286,14 +296,16 @@ class Training:
     def save_epoch(self, twin, history: dict, snapshot: dict | None = None):
         """After an epoch: its diagnostics (if any), then the checkpoint, then history.json."""
         epoch = history["epoch"][-1]
-        if snapshot is not None:
-            self.save_snapshot(epoch, snapshot)
+        self.save_snapshot(epoch, snapshot)
         checkpoint.save(self.run.checkpoint_path, twin, twin.optimizer,
                         {"epoch": epoch, "history": history, "config": self.config})
         files.write_json(self.run.history_path, {**history, "complete": False})
         self.saved += 1
 
-    def save_snapshot(self, epoch: int, snapshot: dict):
+    def save_snapshot(self, epoch: int, snapshot: dict | None):
+        if snapshot is None:
+            return
+
         def write(tmp):
             with open(tmp, "wb") as f:
                 np.savez(f, **{k: np.asarray(v) for k, v in snapshot.items()})

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from . import augment, diagnostics, distribute, evaluate, models
+from . import augment, diagnostics, distribute, evaluate, hardware, models
 from .data import Dataset, check_seed
 from .errors import BarlowError
 from .recipes import Recipe
@@ -101,8 +101,12 @@ class Monitor:
 
 
 def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, progress: bool = True,
-          max_epochs: int | None = None) -> Run:
-    """Pretrain (or resume) a run in ``out``; returns the Run. ``max_epochs`` stops early, resumable."""
+          max_epochs: int | None = None, checkpoint_seconds: float | None = None) -> Run:
+    """Pretrain (or resume) a run in ``out``; returns the Run. ``max_epochs`` stops early, resumable.
+
+    A checkpoint is written after an epoch once ``checkpoint_seconds`` have passed since the last one
+    (default: every epoch on a CPU, at most once a minute on an accelerator) and always after the last epoch.
+    """
     recipe, run = prepare(recipe, ds), Run(out)
     config = config_for(recipe, ds, seed=check_seed(seed), devices=distribute.check_devices(devices, recipe))
     if run.is_finished_run_of(config):  # reads only: a finished run on read-only media is fine
@@ -116,16 +120,21 @@ def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, 
         start, history = session.restore(twin)
         if progress and session.notes:
             print("\n".join(session.notes))
-        monitor = Monitor(recipe, ds, run, progress)
-        if start == 0 and (snap := monitor.snapshot(twin, 0)) is not None:
-            session.save_snapshot(0, snap)
-        for epoch in range(start + 1, min(recipe.epochs, start + (max_epochs or recipe.epochs)) + 1):
+        monitor, interval = Monitor(recipe, ds, run, progress), hardware.checkpoint_interval(checkpoint_seconds)
+        if start == 0:
+            session.save_snapshot(0, monitor.snapshot(twin, 0))
+        stop, saved_at = min(recipe.epochs, start + (max_epochs or recipe.epochs)), time.perf_counter()
+        for epoch in range(start + 1, stop + 1):
             t0 = time.perf_counter()
             loss = train_epoch(twin, epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch - 1), recipe.batch_size,
                                epoch, recipe.epochs, progress)
             for key, value in monitor.after_epoch(twin, epoch, loss, time.perf_counter() - t0).items():
                 history[key].append(value)
-            session.save_epoch(twin, history, monitor.snapshot(twin, epoch))
+            if epoch == stop or time.perf_counter() - saved_at >= interval:
+                session.save_epoch(twin, history, monitor.snapshot(twin, epoch))
+                saved_at = time.perf_counter()
+            elif (snapshot := monitor.snapshot(twin, epoch)) is not None:
+                session.save_snapshot(epoch, snapshot)
         if len(history["epoch"]) == recipe.epochs:
             session.finish(twin, recipe, history)
     return run

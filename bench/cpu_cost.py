@@ -24,11 +24,10 @@ def measure(recipe_name: str, overrides: dict) -> dict:
     import keras
     import numpy as np
 
-    from barlow_lib import augment, hardware, models, recipes, train
+    from barlow_lib import augment, models, recipes
 
     r = recipes.get(recipe_name).replace(**overrides)
-    twin = models.build_twin(r.model, r.augment, r.lambd)
-    twin.compile(optimizer=train.make_optimizer(r, 100), jit_compile=hardware.resolve_jit(r.jit_compile))
+    twin = models.build_twin(r, steps_per_epoch=100)
     b = r.batch_size
     rng = np.random.default_rng(0)
     x = {"images": rng.integers(0, 255, (b * STEPS, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, b * STEPS)}

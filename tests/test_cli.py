@@ -3,6 +3,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,6 +92,15 @@ def test_linear_probe_protocol(smoke_run):
     assert r["protocol"] == "linear" and 0.05 < r["accuracy"] <= 1.0
 
 
+def test_evaluate_the_projector_output_as_the_keras_io_example_did(smoke_run):
+    r = last_json(cli("evaluate", "--run", smoke_run, "--protocol", "knn", "--output", "projector", "--quiet"))
+    assert r["output"] == "projector" and 0 <= r["accuracy"] <= 1
+    saved = json.loads((smoke_run / "eval-knn-projector.json").read_text())
+    assert saved["accuracy"] == r["accuracy"] and len(saved["confusion"]) == 10
+    assert_clean_error(cli("evaluate", "--run", smoke_run, "--output", "projector", "--random-init", check=False),
+                       "--output")
+
+
 def test_augment_preview_writes_a_png(tmp_path):
     cli("augment-preview", "--data", "synthetic", "--out", tmp_path / "grid.png", "--n", "4")
     assert Image.open(tmp_path / "grid.png").size[0] > 100
@@ -163,3 +173,26 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
     whole = tmp_path / "whole"
     cli(*cmd[3:-8], "--out", whole, "--epochs", "4", "--limit", "1024", "--batch-size", "32", "--quiet")
     np.testing.assert_allclose(h["loss"], json.loads((whole / "history.json").read_text())["loss"], rtol=1e-5)
+
+
+def test_library_messages_name_parameters_not_command_line_flags():
+    """Errors raised in the library speak its own language (`batch_size`); only the CLI shows --batch-size."""
+    import ast
+    from pathlib import Path
+
+    import barlow_lib
+
+    for path in Path(barlow_lib.__file__).parent.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "BarlowError":
+                text = " ".join(c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                assert not re.search(r"--[a-z]", text), f"{path.name}:{node.lineno} names a flag: {text[:120]}"
+
+
+def test_library_wording_becomes_flags_in_the_cli():
+    from barlow_lib.cli import as_flags
+
+    assert as_flags("`batch_size` 1: use `batch_size` 64") == "--batch-size 1: use --batch-size 64"
+    assert as_flags("lower `learning_rate`") == "lower --lr" and as_flags("`unknown_name`") == "`unknown_name`"

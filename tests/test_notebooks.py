@@ -1,5 +1,6 @@
 """Chapters stay reviewable and runnable: parameters first, outputs stripped, no library code, Colab-ready."""
 import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -8,6 +9,16 @@ import yaml
 
 ROOT = Path(__file__).parents[1]
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def python_of(source: str) -> str:
+    """A cell's source with IPython's % magics and ! shell lines turned into `pass`."""
+    return "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in source.splitlines())
 
 
 def test_six_chapters_all_in_the_table_of_contents():
@@ -20,20 +31,48 @@ def test_six_chapters_all_in_the_table_of_contents():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_hygiene(path):
     nb = nbformat.read(path, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    code = code_cells(path)
+    assert {"parameters", "hide-input"} <= set(code[0].metadata.get("tags", [])), "first cell: parameters, collapsed"
     assert "os.environ.get" in code[0].source, "parameters read their defaults from the environment"
-    assert any("google.colab" in c.source or "IN_COLAB" in c.source for c in code[:2]), "no Colab install cell"
+    assert "hide-input" in code[1].metadata.get("tags", []) and "google.colab" in code[1].source, "no setup cell"
     for c in code:
         assert not c.outputs and c.execution_count is None, "commit notebooks with outputs stripped"
-        lines = [line.split("%")[0] + "pass" if line.lstrip().startswith("%") else line for line in c.source.splitlines()]
-        tree = ast.parse("\n".join(lines))  # IPython magics (the Colab %pip) replaced by pass
+        tree = ast.parse(python_of(c.source))
         defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
         assert not defs, f"library code in a chapter: {[d.name for d in defs]} belongs in barlow_lib"
+        long = [line for line in c.source.splitlines() if len(line) > 88]
+        assert not long, f"code lines wider than the page: {long[0]!r}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "## Exercises" in "".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
 
-def test_colab_launch_buttons_are_configured():
-    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
-    assert cfg["repository"]["url"].startswith("https://github.com/")
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_show_library_code_rather_than_copy_it(path):
+    """Code a chapter explains comes from the library's source (book.source.show), never a pasted copy."""
+    for c in nbformat.read(path, as_version=4).cells:
+        if c.cell_type == "markdown":
+            for block in re.findall(r"```python\n(.*?)```", c.source, re.S):
+                assert not re.search(r"^\s*(def|class) ", block, re.M), f"copied code in {path.name}:\n{block}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_parameter_and_import_is_used(path):
+    code = code_cells(path)
+    rest = "\n".join(python_of(c.source) for c in code[1:])
+    for name in re.findall(r"^([A-Z_]+) = ", code[0].source, re.M):
+        assert re.search(rf"\b{name}\b", rest), f"parameter {name} is declared but never read"
+    setup, later = python_of(code[1].source), "\n".join(python_of(c.source) for c in code[2:])
+    for node in ast.walk(ast.parse(setup)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                name = (alias.asname or alias.name).split(".")[0]
+                assert re.search(rf"\b{name}\b", later + setup.replace(f"import {name}", "")), f"unused import {name}"
+
+
+def test_every_install_cell_uses_the_configured_repository():
+    url = CONFIG["repository"]["url"]
+    assert url.startswith("https://github.com/")
+    for path in CHAPTERS:
+        setup = code_cells(path)[1].source
+        assert f"git clone -q --depth 1 {url} " in setup, f"{path.name} installs from another repository"
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"

@@ -60,3 +60,19 @@ def test_impossible_batch_sizes_are_refused_before_anything_is_written(tmp_path,
     with pytest.raises(BarlowError, match=match):
         train.train(recipes.get("smoke").replace(batch_size=batch), ds, tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
+
+
+def test_time_based_checkpoints_resume_exactly_from_the_last_one(tmp_path):
+    """On accelerators checkpoints are written by elapsed time: a stop between them resumes from the last one
+    and still ends exactly where an uninterrupted run does."""
+    ds = data.load("synthetic", limit=256)
+    recipe = recipes.get("smoke").replace(epochs=4, batch_size=32)
+    whole = train.train(recipe, ds, tmp_path / "whole", progress=False).history()
+    run = train.train(recipe, ds, tmp_path / "sparse", progress=False, max_epochs=3, checkpoint_seconds=1e9)
+    from barlow_lib import checkpoint
+
+    assert checkpoint.read_meta(run.checkpoint_path)["epoch"] == 3  # the stop epoch is always saved
+    assert sorted(run.diagnostics()) == [0, 1, 2]  # measured every snapshot epoch, checkpoint or not
+    done = train.train(recipe, ds, tmp_path / "sparse", progress=False, checkpoint_seconds=1e9).history()
+    assert done["epoch"] == [1, 2, 3, 4] and done["complete"]
+    np.testing.assert_allclose(done["loss"], whole["loss"], rtol=1e-5)

@@ -60,3 +60,61 @@ def show(folder, names=None):
     for n in missing:
         display(Markdown(f"*No result file `{n}.json` yet: that measurement has not been run.*"))
     return [results[n] for n in chosen]
+
+
+RECIPE_EPOCHS = {"seed": 160, "seed-bf16": 160, "keras-io": 160, "cifar": 1000}
+
+
+def timing_rows(folder) -> list[dict]:
+    """How long each recipe takes, from the result files and records: measured rows timed whole trainings,
+    estimated rows multiply a measured throughput by the recipe's training pairs (50,000 per epoch)."""
+    from .. import records
+    from . import keras_io_reference, recorded
+
+    results = load(folder)
+    log = keras_io_reference.published_log()
+    rows = [{"recipe": "keras-io", "hardware": "a Colab GPU (the keras-io example's log)",
+             "per epoch": f"{log['seconds_per_epoch']} s",
+             "whole recipe": f"{160 * log['seconds_per_epoch'] / 60:.0f} min", "kind": "measured by its author"}]
+    gpu = results.get("gpu")
+    for row in (gpu or {}).get("rows", []):
+        epochs = RECIPE_EPOCHS.get(row["recipe"])
+        if epochs:
+            rows.append({"recipe": "keras-io" if row["recipe"].startswith("seed") else row["recipe"],
+                         "hardware": f"{', '.join(gpu['provenance']['accelerators'])}, batch {row['batch']}",
+                         "per epoch": f"{row['s per 50k epoch']} s",
+                         "whole recipe": f"{epochs * row['s per 50k epoch'] / 60:.0f} min",
+                         "kind": "estimated from throughput (results/gpu.json)"})
+    for row in results.get("bench-train-step", {}).get("rows", []):
+        if row["recipe"] in ("seed", "keras-io") and "mixed_bfloat16, XLA off, augmentation in" in row["variant"]:
+            epoch_s = 50_000 / row["pairs/s"]
+            rows.append({"recipe": "keras-io", "hardware": "2 CPU cores", "per epoch": f"{epoch_s / 60:.0f} min",
+                         "whole recipe": f"{160 * epoch_s / 3600:.0f} hours",
+                         "kind": "estimated from throughput (results/bench-train-step.json)"})
+    for name in records.available():
+        rec = records.load(name)
+        epochs = len(rec["history"]["epoch"])
+        rows.append({"recipe": rec["recipe"], "hardware": recorded.hardware(rec),
+                     "per epoch": f"{rec['train_seconds'] / epochs:.0f} s",
+                     "whole recipe": f"{rec['train_seconds'] / 60:.1f} min", "kind": f"measured (record {name})"})
+    return rows
+
+
+def merge_same(rows: list[dict], key: list[str], note: str = "runs") -> list[dict]:
+    """Rows that are one configuration (equal ``key`` columns) as one row: measured columns become ranges."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r.get(k)) for k in key), []).append(r)
+    out = []
+    for group in groups.values():
+        row = dict(group[0])
+        for col in row:
+            values = [g.get(col) for g in group]
+            if col not in key and len({str(v) for v in values}) > 1:
+                nums = [v for v in values if isinstance(v, (int, float))]
+                row[col] = f"{_fmt(min(nums))} to {_fmt(max(nums))}" if len(nums) == len(values) else \
+                    " / ".join(map(str, values))
+        if len(group) > 1:
+            row[note] = len(group)
+        out.append(row)
+    return out

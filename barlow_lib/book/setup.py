@@ -1,14 +1,40 @@
-"""What every chapter of the book does first: resolve its parameters into a recipe, data and a run folder."""
+"""What every chapter does first: resolve its parameters into a recipe, data and a run folder, and say in one
+line which data it runs on."""
 from __future__ import annotations
+
+import re
 
 from .. import data, recipes
 
-SMOKE_LIMIT = 2000  # images at smoke scale, so a chapter runs in seconds on any data source
+
+def data_source(source: str = "") -> str:
+    """The chapter's data: what it was given, else CIFAR-10 (the shipped sample where it cannot be downloaded)."""
+    return source or data.default_source()
 
 
-def setup(recipe: str, source: str, limit: int = 0, epochs: int = 0, batch_size: int = 0, run_dir: str = ""):
-    """(recipe, dataset, run folder) from a chapter's parameters; 0 or "" means "the default"."""
+def live_run(recipe: str = "cpu", source: str = "", limit: int = 5000, epochs: int = 30, batch_size: int = 128,
+             run_dir: str = ""):
+    """(recipe, dataset, run folder) of a chapter's live run; 0 or "" means "the recipe's own" or "the default".
+
+    The folder's name carries every setting, so changing one in a parameters cell trains a new run instead of
+    colliding with the old one.
+    """
     r = recipes.get(recipe)
     r = r.replace(epochs=epochs or r.epochs, batch_size=batch_size or r.batch_size)
-    ds = data.load(source, limit=limit or (SMOKE_LIMIT if recipe == "smoke" else None))
-    return r, ds, run_dir or f"runs/{recipe}-{ds.name}"
+    source = data_source(source)
+    ds = data.load(source, limit=limit or None)
+    print("Data:", ds.describe())
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{ds.name}-{limit or 'all'}")
+    return r, ds, run_dir or f"runs/{name.strip('-').lower()}"
+
+
+def check_accelerator(recipe) -> str | None:
+    """Say which accelerator this notebook has; warn before a GPU recipe starts on a CPU."""
+    from .. import hardware
+
+    found = hardware.accelerator()
+    print(f"Accelerator: {found or 'none, this runtime computes on its CPU'}")
+    if found is None and recipe.name in ("keras-io", "cifar") and recipe.epochs > 30:
+        print(f"WARNING: the {recipe.name} recipe is sized for a GPU ({recipe.epochs} epochs). On a CPU it takes "
+              "days (table below). In Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
+    return found

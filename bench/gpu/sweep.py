@@ -1,4 +1,4 @@
-"""Recipe sweep on a lent GPU: many short real-data runs side by side, one kNN figure each.
+"""Recipe sweep on a GPU machine: many short real-data runs side by side, one kNN figure each.
 
 The `cpu` recipe must learn as much as it can in a fixed CPU budget. A GPU runs the same recipe (same
 steps, same batches, float32) about a hundred times faster, so it can map the trade-offs (view size,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe sweep on a lent GPU machine (JAX, no TensorFlow): WORKERS processes share the GPU and work
+# Recipe sweep on a GPU machine (JAX, no TensorFlow): WORKERS processes share the GPU and work
 # through VARIANTS (see sweep.py); results in $OUT/sweep.jsonl. Carry .whl and .data (bench/README.md).
 #   bash bench/gpu/sweep.sh [VARIANTS] [WORKERS] [DEADLINE_S] [COMBINE_WAIT_S] [HARD_STOP_S]
 set -uo pipefail

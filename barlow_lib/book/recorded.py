@@ -1,0 +1,177 @@
+"""Figures and tables of recorded runs (``barlow_lib.records``), as chapters 3, 5 and 6 and the results page
+show them. A record that has not been written renders as one sentence naming the command that writes it."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import records
+
+
+def missing(name: str):
+    """The plain sentence a page shows where a record is missing."""
+    from IPython.display import Markdown
+
+    return Markdown(f"*No recorded run `{name}` yet: `barlow-twins train --recipe {name} ... --out RUN_DIR`, then "
+                    f"`barlow-twins record --run RUN_DIR --out results/runs/{name}` writes it.*")
+
+
+def load_all(names) -> dict:
+    """{name: Record or None} for the names asked for, in order."""
+    return {n: records.load(n) for n in names}
+
+
+def _provenance(rec) -> dict:
+    return rec["provenance"]["run"].get("end") or rec["provenance"]["run"].get("start") or {}
+
+
+def hardware(rec) -> str:
+    p = _provenance(rec)
+    return ", ".join(p.get("accelerators") or []) or f"{p.get('cpu', '?')}, {p.get('cpu_count', '?')} cores"
+
+
+def describe(rec) -> str:
+    """One line: what was trained, on what, evaluated how, where and when."""
+    minutes = (rec["train_seconds"] or 0) / 60
+    return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
+            f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
+            f"Data: {rec['data']}")
+
+
+def accuracy_table(recs: dict):
+    """kNN and linear accuracy, trained against random init, one row per record."""
+    from . import plotting
+
+    rows = []
+    for name, rec in recs.items():
+        e = rec["evaluations"]
+        rows.append({"record": name, "split": f"{rec['split']} ({rec['n_eval']:,} images)",
+                     "kNN trained": f"{e['knn']['accuracy']:.1%}", "kNN random init": f"{e['knn_random_init']['accuracy']:.1%}",
+                     "linear trained": f"{e['linear']['accuracy']:.1%}",
+                     "linear random init": f"{e['linear_random_init']['accuracy']:.1%}"})
+    return plotting.table(rows)
+
+
+def curves(recs: dict, reference: dict | None = None):
+    """Loss per epoch of each record (own panel: losses of different D and lambda are not comparable) and kNN."""
+    n = len(recs) + (reference is not None)
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.3), squeeze=False)
+    axes = axes[0]
+    for ax, (name, rec) in zip(axes, recs.items()):
+        h = rec["history"]
+        ax.plot(h["epoch"], h["loss"], marker=".", color="tab:blue")
+        d = rec["config"]["recipe"]["model"]["projector"][-1]
+        ax.set(title=f"{name}: loss (D = {d})", xlabel="epoch", ylabel="Barlow Twins loss")
+    if reference is not None:
+        ax = axes[len(recs)]
+        loss = reference["loss_per_epoch"]
+        ax.plot(range(1, len(loss) + 1), loss, color="tab:gray")
+        ax.set(title="keras-io example's own log (D = 5000)", xlabel="epoch", ylabel="loss (no epsilon)")
+    ax = axes[-1]
+    for name, rec in recs.items():
+        h = rec["history"]
+        pts = [(e, a) for e, a in zip(h["epoch"], h["knn_accuracy"]) if a is not None]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=name)
+        ax.axhline(rec["evaluations"]["knn_random_init"]["accuracy"], ls=":", color="0.5")
+    ax.set(title="kNN monitor (dotted: random init)", xlabel="epoch", ylabel="kNN accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def crosscorr(rec, epochs=None, size: int = 32):
+    """The top-left ``size`` x ``size`` corner of c on the fixed batch, at several epochs."""
+    from . import plotting
+
+    have = list(rec.arrays["c_epochs"])
+    epochs = [e for e in (epochs or have) if e in have]
+    return plotting.heatmaps({f"epoch {e}" + (" (random init)" if e == 0 else ""):
+                              rec.arrays["c_corner"][have.index(e)][:size, :size].astype(np.float32)
+                              for e in epochs})
+
+
+def diagonal_and_rank(rec):
+    """Mean diagonal of c, RMS off-diagonal and effective ranks over the snapshot epochs."""
+    d = rec["diagnostics"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    axes[0].plot(d["epochs"], d["diagonal_mean"], marker="o", label="mean diagonal of c")
+    axes[0].plot(d["epochs"], d["off_diagonal_rms"], marker="o", label="RMS off-diagonal of c")
+    axes[0].set(xlabel="epoch", title="c on the fixed batch", xscale="symlog")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(d["epochs"], d["effective_rank_features"], marker="o", label="backbone features")
+    axes[1].plot(d["epochs"], d["effective_rank_embedding"], marker="o", label="projector embeddings")
+    axes[1].set(xlabel="epoch", ylabel="effective rank", title="dimensions in use", xscale="symlog")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def spectra(rec):
+    """Singular values of the backbone features, random init (epoch 0) against trained (last epoch)."""
+    s = rec.arrays["singular_values_features"]
+    epochs = list(rec.arrays["c_epochs"])
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for row, label in ((0, "random init"), (len(epochs) - 1, f"trained, epoch {epochs[-1]}")):
+        v = s[row] / s[row].max()
+        rank = rec["diagnostics"]["effective_rank_features"][row]
+        ax.semilogy(np.arange(1, len(v) + 1), v, label=f"{label}: effective rank {rank:.1f}")
+    ax.set(xlabel="singular value index", ylabel="singular value / largest", title="backbone feature spectrum")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def label_efficiency(rec):
+    """Accuracy with 1%, 10% and 100% of the labels: linear probes and the supervised baseline."""
+    le = rec["label_efficiency"]
+    x = [f * 100 for f in le["fractions"]]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for key, label, style in (("pretrained_linear", "linear probe, Barlow Twins features", "o-"),
+                              ("supervised", "same network trained supervised", "s--"),
+                              ("random_init_linear", "linear probe, random-init features", "^:")):
+        if le.get(key):
+            ax.plot(x, le[key], style, label=label)
+    ax.set(xscale="log", xlabel="labelled training images used (%)", ylabel="accuracy",
+           title=f"label efficiency ({rec['split']} split)")
+    ax.set_xticks(x, [f"{v:g}%" for v in x])
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def retrieval(rec, which=("trained", "random_init")):
+    """Each query image (left) and its nearest training images, for the trained and the untrained encoder."""
+    q = rec.arrays["query_thumbs"]
+    k = rec["neighbours"]["k"]
+    fig, axes = plt.subplots(len(q), 1 + k * len(which), figsize=(0.75 * (1 + k * len(which)) + 0.4, 0.8 * len(q)),
+                             squeeze=False)
+    for i in range(len(q)):
+        tiles = [q[i]] + [t for w in which for t in rec.arrays[f"neighbour_thumbs_{w}"][i]]
+        for j, tile in enumerate(tiles):
+            axes[i, j].imshow(tile)
+            axes[i, j].set_xticks([]), axes[i, j].set_yticks([])
+            if j in (1, 1 + k):
+                for side in axes[i, j].spines.values():
+                    side.set_color("tab:green" if j == 1 else "tab:red")
+    axes[0, 0].set_title("query", fontsize=8)
+    for n, w in enumerate(which):
+        frac = rec["neighbours"][f"{w}_same_class"]
+        axes[0, 1 + n * k].set_title(f"{w.replace('_', ' ')}: {frac:.0%} same class", fontsize=8, loc="left")
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def embedding_map(rec):
+    """t-SNE maps of evaluation images' backbone features, random init and trained, coloured by class."""
+    classes = rec["classes"]
+    labels = rec.arrays["map_labels"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    for ax, tag in zip(axes, ("random_init", "trained")):
+        xy = rec.arrays[f"map_{tag}"].astype(np.float32)
+        for c, name in enumerate(classes):
+            ax.scatter(*xy[labels == c].T, s=5, alpha=0.7, label=name)
+        ax.set(title=f"{tag.replace('_', ' ')} backbone features (t-SNE)", xticks=[], yticks=[])
+    axes[1].legend(markerscale=3, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
