@@ -58,7 +58,7 @@ class Dataset:
         line = f"{self.name}: {len(self.x_train):,} training images{kept}, {self.image_size} px"
         if n_eval:
             line += f"; evaluation on {n_eval:,} images of the {split.get(self.eval_split, self.eval_split)}"
-        return line + (f". {self.about}" if self.about else "")
+        return line + (f". {self.about}" if self.about else ".")
 
     def require_labels(self):
         if self.y_train is None or self.y_eval is None:
@@ -221,7 +221,8 @@ def _folder(path: Path, image_size: int | None) -> Dataset:
                 f"{train} holds no images ({', '.join(sorted(images.EXTENSIONS))}), directly or in class subfolders.",
                 "point `source` at a folder laid out DIR/train/<class>/*.png, DIR/<class>/*.png or DIR/*.png")
     x = images.decode(files, image_size)
-    about = f"images from the folder {path.name}"
+    about = f"Images from the folder {path.name}" + ("; its classes are CIFAR-10's." if classes == CIFAR10_CLASSES
+                                                       else ".")
     if (path / "test").is_dir() and labels is not None:
         tfiles, tlabels, tclasses = _labeled_split(path / "test")
         if tclasses != classes:

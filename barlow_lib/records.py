@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_sources
-from . import evaluate, files, provenance, supervised
+from . import evaluate, files, provenance
 from .errors import BarlowError
 from .runs import Run
 
@@ -100,6 +100,8 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
             run.save_evaluation(r)
             results[f"{protocol}{'_random_init' if random_init else ''}"] = r
             log(f"{protocol}{' (random init)' if random_init else ''}: {r['accuracy']:.4f}")
+    from . import supervised
+
     recipe = run.recipe()
     steps = recipe.epochs * (len(ds.x_train) // recipe.batch_size)  # the baseline gets pretraining's step count
     for fraction in FRACTIONS:

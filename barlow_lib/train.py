@@ -51,6 +51,7 @@ def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, pr
     with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not progress, mininterval=1.0) as bar:
         for i in range(steps):
             batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}
+            twin.reset_metrics()  # Keras 3.14's train_on_batch reports a running mean across calls otherwise
             loss = float(twin.train_on_batch(batch, return_dict=True)["loss"])
             if not math.isfinite(loss):
                 raise BarlowError(f"the loss became {loss} at epoch {epoch}, step {i + 1}.",

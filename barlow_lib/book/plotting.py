@@ -90,12 +90,20 @@ def embedding_2d(features: np.ndarray, labels: np.ndarray, classes, title: str =
     return fig
 
 
+def number(v, digits: int = 3) -> str:
+    """A float with ``digits`` decimals from 1 up, ``digits`` significant digits below (0.0051 stays 0.0051)."""
+    if not isinstance(v, float):
+        return str(v)
+    text = f"{v:,.{digits}f}" if abs(v) >= 1 or v == 0 else f"{v:.{digits}g}"
+    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+
+
 def table(rows: list[dict], digits: int = 3):
     """A list of dicts as a Markdown table (renders in Jupyter, Colab and the book)."""
     from IPython.display import Markdown
 
-    cols = list(rows[0])
-    fmt = lambda v: f"{v:,.{digits}f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)  # noqa: E731
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    fmt = lambda v: number(v, digits)  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
     return Markdown("\n".join(lines))

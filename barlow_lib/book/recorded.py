@@ -30,12 +30,19 @@ def hardware(rec) -> str:
     return ", ".join(p.get("accelerators") or []) or f"{p.get('cpu', '?')}, {p.get('cpu_count', '?')} cores"
 
 
+SPLITS = {"test": "the test split", "val-from-train": "a validation split carved from the training images"}
+
+
 def describe(rec) -> str:
     """One line: what was trained, on what, evaluated how, where and when."""
+    from ..data import CIFAR10_CLASSES
+
     minutes = (rec["train_seconds"] or 0) / 60
+    kind = "CIFAR-10 images" if tuple(rec["classes"]) == CIFAR10_CLASSES else "images"
     return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
             f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
-            f"Data: {rec['data']}")
+            f"Data: `{rec['config']['data']}`, {rec['n_train']:,} training {kind}; evaluated on "
+            f"{rec['n_eval']:,} images of {SPLITS.get(rec['split'], rec['split'])}.")
 
 
 def accuracy_table(recs: dict):
