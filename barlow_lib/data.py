@@ -41,6 +41,7 @@ class Dataset:
     limit: int | None = None  # training images kept by ``load(limit=...)``; None: all
     seed: int = 0  # the seed that drew the kept subset (and generated synthetic data)
     resized_to: int | None = None  # ``load(image_size=...)``: every image was resized to this side
+    subset_of: int | None = None  # training images before ``limit`` kept a random subset of them
     about: str = ""  # one line on what the images are
 
     @property
@@ -54,7 +55,7 @@ class Dataset:
         """One line for a page or a log: what the data is and how it was split."""
         n_eval = 0 if self.x_eval is None else len(self.x_eval)
         split = {"test": "test split", "val-from-train": "validation split carved from the training images"}
-        kept = f" (a random {self.limit:,} of them)" if self.limit else ""
+        kept = f" (a random subset of {self.subset_of:,})" if self.subset_of else ""
         line = f"{self.name}: {len(self.x_train):,} training images{kept}, {self.image_size} px"
         if n_eval:
             line += f"; evaluation on {n_eval:,} images of the {split.get(self.eval_split, self.eval_split)}"
@@ -112,7 +113,8 @@ def load(source: str, *, limit: int | None = None, seed: int = 0, image_size: in
         ds = split_validation(ds, val_fraction)
     if limit is not None and limit < len(ds.x_train):
         keep = np.sort(np.random.default_rng(seed).permutation(len(ds.x_train))[:limit])
-        ds = ds.replace(x_train=ds.x_train[keep], y_train=None if ds.y_train is None else ds.y_train[keep])
+        ds = ds.replace(x_train=ds.x_train[keep], y_train=None if ds.y_train is None else ds.y_train[keep],
+                        subset_of=len(ds.x_train))
     return ds.replace(source=str(source), limit=limit, seed=seed, resized_to=image_size)
 
 

@@ -107,3 +107,9 @@ def test_a_slider_changes_the_picture_in_the_built_page():
         assert page_bytes < 2_000_000, f"the page weighs {page_bytes:,} bytes"
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("page", ["book/results", "book/appendix_cpu", "book/how_to_run", "book/intro"])
+def test_markdown_pages_offer_no_colab_button(page, tmp_path):
+    """Colab opens notebooks, not MyST Markdown: a launch button there would lead nowhere."""
+    assert "colab.research.google.com" not in render(HTML / f"{page}.html", tmp_path)

@@ -1,15 +1,19 @@
 """Sliders for every augmentation probability and strength, redrawing both views live.
 
 The noise of the draw is fixed, so moving a slider shows what *that* parameter
-does to the same random choices. Needs a running kernel (Jupyter, Colab).
+does to the same random choices. Needs a running kernel (Jupyter, Colab); the
+built book uses the precomputed sliders of ``sliders.py`` instead.
+
+The views are drawn into an ``ipywidgets.Image`` (a PNG of originals, view A and
+view B), not through an Output widget: executing a notebook that displays into an
+Output widget can hang nbclient (jupyter/nbclient issue 312), which builds the book.
 """
 from __future__ import annotations
 
 import dataclasses
+import io
 
-import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 
 from .. import augment
 from . import plotting
@@ -31,7 +35,8 @@ class AugmentViewer:
         import ipywidgets as W
 
         self.images = images
-        self.config = config or augment.AugmentConfig(image_size=images.shape[1])
+        # views at the images' own size, even for recipes that train on smaller views: this is for looking
+        self.config = (config or augment.AugmentConfig(image_size=images.shape[1])).replace(output_size=None)
         self.noise = augment.draw_noise(np.random.default_rng(seed), len(images))
         self.sliders = {
             name: W.FloatSlider(value=getattr(self.config, name), min=lo, max=hi, step=step, description=name,
@@ -41,12 +46,12 @@ class AugmentViewer:
         }
         self.resample = W.Button(description="new random draw")
         self.resample.on_click(lambda _: self.redraw(new_noise=True))
-        self.output = W.Output()
+        self.image = W.Image(format="png", layout=W.Layout(width=f"{3 * images.shape[2] * len(images)}px"))
         for s in self.sliders.values():
             s.observe(lambda _: self.redraw(), names="value")
         columns = list(self.sliders.values())
         half = (len(columns) + 1) // 2
-        self.widget = W.VBox([W.HBox([W.VBox(columns[:half]), W.VBox(columns[half:])]), self.resample, self.output])
+        self.widget = W.VBox([W.HBox([W.VBox(columns[:half]), W.VBox(columns[half:])]), self.resample, self.image])
         self.redraw()
 
     def current_config(self) -> augment.AugmentConfig:
@@ -60,9 +65,17 @@ class AugmentViewer:
             self.noise = augment.draw_noise(np.random.default_rng(), len(self.images))
         config = self.current_config()
         self.views = plotting.make_views(self.images, config, noise=self.noise)
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = plotting.view_pairs(self.images, config, views=self.views)
-            display(fig)
-            plt.close(fig)
+        self.image.value = _png_grid([self.images, *self.views])
         return self.views
+
+
+def _png_grid(rows) -> bytes:
+    """Rows of images (uint8 or [0, 1] floats) side by side, stacked, as PNG bytes."""
+    from PIL import Image
+
+    as_bytes = [np.asarray(r) if np.asarray(r).dtype == np.uint8 else
+                np.clip(np.asarray(r) * 255 + 0.5, 0, 255).astype(np.uint8) for r in rows]
+    grid = np.concatenate([np.concatenate(list(r), axis=1) for r in as_bytes], axis=0)
+    buf = io.BytesIO()
+    Image.fromarray(grid).save(buf, format="PNG")
+    return buf.getvalue()
