@@ -32,7 +32,7 @@ _LUMA = (0.299, 0.587, 0.114)
 class AugmentConfig:
     """Every probability and strength of the pipeline, in application order.
 
-    Defaults are the seed's strengths, with its defects fixed: the crop keeps a
+    Defaults are the keras-io example's strengths, with its defects fixed: the crop keeps a
     square side of 75%..100% of the image (both ends included), flip fires with
     probability ``flip_prob`` (not 0.5 * 0.5), solarize inverts pixels above
     ``solarize_threshold`` of a [0, 1] image, and blur draws sigma per image.
@@ -149,7 +149,7 @@ def adjust_saturation_hue(images, saturation, hue):
 
 
 def color_jitter(images, flags, brightness, contrast, saturation, hue):
-    """Brightness, contrast, saturation, hue in the seed's fixed order, clipped between steps."""
+    """Brightness, contrast, saturation, hue in the keras-io example's fixed order, clipped between steps."""
     x = ops.clip(adjust_brightness(images, brightness), 0.0, 1.0)
     x = ops.clip(adjust_contrast(x, contrast), 0.0, 1.0)
     x = adjust_saturation_hue(x, saturation, hue)

@@ -156,7 +156,9 @@ def _pictures(run: Run, ds) -> tuple[dict, dict]:
         arrays[f"map_{tag}"] = _map_2d(f_eval[shown])
         nn = evaluate.nearest_neighbours(f_train, f_eval[queries], NEIGHBOURS)
         neighbours[tag] = nn.tolist()
-        neighbours[f"{tag}_same_class"] = float(np.mean(ds.y_train[nn] == ds.y_eval[queries][:, None]))
+        hits = ds.y_train[nn] == ds.y_eval[queries][:, None]
+        neighbours[f"{tag}_hits"] = hits.tolist()
+        neighbours[f"{tag}_same_class"] = float(np.mean(hits))
         arrays[f"neighbour_thumbs_{tag}"] = _thumbs(ds.x_train[nn.ravel()]).reshape(len(queries), NEIGHBOURS,
                                                                                      THUMB, THUMB, 3)
     return arrays, {"map": {"method": "t-SNE of standardised backbone features", "images": len(shown)},

@@ -1,4 +1,4 @@
-"""Augmentation throughput: batched on-device ops vs a per-image tf.data pipeline (the seed's approach).
+"""Augmentation throughput: batched on-device ops vs a per-image tf.data pipeline (the keras-io example's approach).
 
     python bench/augment.py --out results/bench-augment.json
 """
@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from barlow_lib import augment
 from barlow_lib.augment import AugmentConfig
-from seed_pipeline import pairs_dataset
+from keras_io_pipeline import pairs_dataset
 
 
 def main():
@@ -29,7 +29,7 @@ def main():
         for _ in pairs_dataset(images, args.batch, cfg):
             pass
 
-    rows.append({"pipeline": "per-image tf.data map (seed style), 2 zipped views", "seconds": _common.best_time(per_image, 2)})
+    rows.append({"pipeline": "per-image tf.data map (keras-io style), 2 zipped views", "seconds": _common.best_time(per_image, 2)})
     noise = augment.draw_noise(np.random.default_rng(0), args.images)
     for jit in (False, True):
         step = tf.function(lambda x, n: augment.two_views(x, n, cfg), jit_compile=jit)

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from barlow_lib import augment, hardware, models, recipes, train
-from seed_pipeline import pairs_dataset
+from keras_io_pipeline import pairs_dataset
 
 
 class TwinOnViews(models.BarlowTwins):
@@ -105,7 +105,7 @@ def main():
         rows.append({"recipe": name.split(":")[0], "variant": name.split(": ")[1], "step_s": float(np.median(times)),
                      "pairs/s": round(pairs_per_s or b / float(np.median(times)), 1), "losses": losses})
 
-    # Baseline: the seed's approach, end to end (per-image tf.data pipeline feeding a float32 step).
+    # Baseline: the keras-io example's approach, end to end (per-image tf.data pipeline feeding a float32 step).
     twin = build(seed, "float32", on_views=True, weights=weights)
     twin.compile(optimizer=keras.optimizers.Lamb(1e-3), jit_compile=False)
     ds = pairs_dataset(images, b, seed.augment).map(lambda a, v: {"view_a": a, "view_b": v})

@@ -148,24 +148,35 @@ def label_efficiency(rec):
 
 
 def retrieval(rec, which=("trained", "random_init")):
-    """Each query image (left) and its nearest training images, for the trained and the untrained encoder."""
+    """Each query image (left) and its nearest training images, for the trained and the untrained encoder.
+
+    Where the record lists which neighbours share the query's class, those have a green frame, others a red one.
+    """
     q = rec.arrays["query_thumbs"]
     k = rec["neighbours"]["k"]
-    fig, axes = plt.subplots(len(q), 1 + k * len(which), figsize=(0.75 * (1 + k * len(which)) + 0.4, 0.8 * len(q)),
-                             squeeze=False)
+    cols = 1 + (k + 1) * len(which)  # a blank column between blocks
+    fig, axes = plt.subplots(len(q), cols, figsize=(0.95 * cols, 1.0 * len(q)), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
     for i in range(len(q)):
-        tiles = [q[i]] + [t for w in which for t in rec.arrays[f"neighbour_thumbs_{w}"][i]]
-        for j, tile in enumerate(tiles):
-            axes[i, j].imshow(tile)
-            axes[i, j].set_xticks([]), axes[i, j].set_yticks([])
-            if j in (1, 1 + k):
-                for side in axes[i, j].spines.values():
-                    side.set_color("tab:green" if j == 1 else "tab:red")
-    axes[0, 0].set_title("query", fontsize=8)
+        axes[i, 0].imshow(q[i])
+        axes[i, 0].axis("on"), axes[i, 0].set_xticks([]), axes[i, 0].set_yticks([])
+        for n, w in enumerate(which):
+            same = rec["neighbours"][f"{w}_hits"][i] if f"{w}_hits" in rec["neighbours"] else [None] * k
+            for j, tile in enumerate(rec.arrays[f"neighbour_thumbs_{w}"][i]):
+                ax = axes[i, 2 + n * (k + 1) + j]
+                ax.imshow(tile)
+                ax.axis("on"), ax.set_xticks([]), ax.set_yticks([])
+                if same[j] is not None:
+                    for side in ax.spines.values():
+                        side.set_color("tab:green" if same[j] else "tab:red")
+                        side.set_linewidth(2)
+    axes[0, 0].set_title("query", fontsize=9)
     for n, w in enumerate(which):
         frac = rec["neighbours"][f"{w}_same_class"]
-        axes[0, 1 + n * k].set_title(f"{w.replace('_', ' ')}: {frac:.0%} same class", fontsize=8, loc="left")
-    fig.tight_layout(pad=0.2)
+        axes[0, 2 + n * (k + 1)].set_title(f"{w.replace('_', ' ')} encoder: {frac:.0%} of neighbours share the "
+                                           "query's class", fontsize=9, loc="left")
+    fig.tight_layout(pad=0.3)
     return fig
 
 

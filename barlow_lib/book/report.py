@@ -77,13 +77,16 @@ def timing_rows(folder) -> list[dict]:
              "per epoch": f"{log['seconds_per_epoch']} s",
              "whole recipe": f"{160 * log['seconds_per_epoch'] / 60:.0f} min", "kind": "measured by its author"}]
     gpu = results.get("gpu")
-    for row in (gpu or {}).get("rows", []):
-        epochs = RECIPE_EPOCHS.get(row["recipe"])
-        if epochs:
-            rows.append({"recipe": "keras-io" if row["recipe"].startswith("seed") else row["recipe"],
-                         "hardware": f"{', '.join(gpu['provenance']['accelerators'])}, batch {row['batch']}",
-                         "per epoch": f"{row['s per 50k epoch']} s",
-                         "whole recipe": f"{epochs * row['s per 50k epoch'] / 60:.0f} min",
+    if gpu:  # the keras-io recipe was measured twice in one configuration: one row, slowest timing
+        measured = [dict(r, recipe="keras-io" if r["recipe"].startswith("seed") else r["recipe"]) for r in gpu["rows"]]
+        slowest = {}
+        for r in measured:
+            key = (r["recipe"], r["batch"])
+            slowest[key] = max(slowest.get(key, 0), r["s per 50k epoch"])
+        for (recipe, batch), epoch_s in slowest.items():
+            epochs = RECIPE_EPOCHS.get(recipe)
+            rows.append({"recipe": recipe, "hardware": f"{', '.join(gpu['provenance']['accelerators'])}, batch {batch}",
+                         "per epoch": f"{epoch_s} s", "whole recipe": f"{epochs * epoch_s / 60:.0f} min",
                          "kind": "estimated from throughput (results/gpu.json)"})
     for row in results.get("bench-train-step", {}).get("rows", []):
         if row["recipe"] in ("seed", "keras-io") and "mixed_bfloat16, XLA off, augmentation in" in row["variant"]:

@@ -1,6 +1,6 @@
-"""A per-image tf.data augmentation pipeline in the seed's style, written for the speed comparison.
+"""A per-image tf.data augmentation pipeline in the keras-io example's style, written for the speed comparison.
 
-Same six augmentations and strengths as ``barlow_lib.augment`` (the seed's defects fixed so both do the
+Same six augmentations and strengths as ``barlow_lib.augment`` (the keras-io example's defects fixed so both do the
 same work), but applied one image at a time in ``Dataset.map``, two zipped pipelines for the two views, as
 the keras-io example does.
 """
@@ -42,7 +42,7 @@ def augment_one(x, c: AugmentConfig):
 
 
 def pairs_dataset(images, batch_size: int, config: AugmentConfig = AugmentConfig(), seed: int = 1024):
-    """The seed's structure: two shuffled, mapped, batched copies zipped together."""
+    """The keras-io example's structure: two shuffled, mapped, batched copies zipped together."""
     opts = tf.data.Options()
     opts.threading.max_intra_op_parallelism = 1
 
