@@ -14,6 +14,7 @@ parameters, and each is tested alone (``tests/test_augment.py``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 from keras import ops
@@ -210,11 +211,13 @@ def two_views(images, noise, config: AugmentConfig):
     return augment(images, noise[:, 0], config), augment(images, noise[:, 1], config)
 
 
+@functools.lru_cache(maxsize=16)
 def compiled_two_views(config: AugmentConfig):
     """``two_views`` for one config, compiled with XLA on TensorFlow.
 
     XLA fuses the ~60 small element-wise ops into a few kernels (the speed-up on a CPU is in
     results/bench-augment.json), even when the network around it runs without XLA. JAX compiles the whole step anyway.
+    One compiled function per config, shared by every twin built with it (its XLA compile is paid once).
     """
     import keras
 

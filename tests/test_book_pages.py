@@ -18,8 +18,9 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists() or CHROMIUM is None,
-                                reason="needs a built book (_build/html) and Debian's chromium")
+pytestmark = [pytest.mark.pages,
+              pytest.mark.skipif(not (HTML / "index.html").exists() or CHROMIUM is None,
+                                 reason="needs a built book (_build/html) and Debian's chromium")]
 
 
 def render(page: Path, tmp_path) -> str:

@@ -1,4 +1,7 @@
-"""Two logical CPU devices give the loss and gradients of one device on the same global batch."""
+"""Two logical CPU devices give the loss and gradients of one device on the same global batch.
+
+A process per backend, a minute each on 2 cores: `pytest -m integration`, a CI step of its own.
+"""
 import json
 import os
 import subprocess
@@ -10,6 +13,7 @@ import pytest
 SCRIPT = Path(__file__).with_name("distributed_step.py")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_two_devices_equal_one_device(backend):
     pytest.importorskip(backend)
