@@ -96,7 +96,8 @@ def load(source: str, *, limit: int | None = None, seed: int = 0, image_size: in
     if source == "cifar10":
         ds = _cifar10()
     elif source == "cifar10-sample":
-        ds = sample.load()
+        (x, y), (xe, ye) = sample.load()
+        ds = Dataset("CIFAR-10 sample", x, y, xe, ye, "val-from-train", CIFAR10_CLASSES, about=sample.ABOUT)
     elif source == "synthetic":
         (x, y), (xt, yt) = synthetic.make(seed=seed)
         ds = Dataset("synthetic shapes", x, y, xt, yt, "test", synthetic.CLASSES, about=synthetic.ABOUT)

@@ -26,11 +26,8 @@ def _read(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), labels
 
 
-def load():
-    """The sample as a ``data.Dataset``."""
-    from .data import CIFAR10_CLASSES, Dataset
-
+def load() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """((x_train, y_train), (x_eval, y_eval)): uint8 images and labels 0..9 in CIFAR-10's class order."""
     parts = [_read(name) for name in TRAIN_FILES]
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    xe, ye = _read(EVAL_FILE)
-    return Dataset("CIFAR-10 sample", x, y, xe, ye, "val-from-train", CIFAR10_CLASSES, about=ABOUT)
+    return (x, y), _read(EVAL_FILE)

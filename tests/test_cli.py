@@ -53,8 +53,9 @@ def assert_clean_error(proc, *fragments):
 
 
 def test_info_reports_the_seed_network_exactly():
-    info = last_json(cli("info", "--recipe", "seed"))
-    assert info["params"] == 73_921_624
+    info = last_json(cli("info", "--recipe", "keras-io"))
+    assert info["params"] == 73_921_624 and info["recipe"] == "keras-io"
+    assert last_json(cli("info", "--recipe", "seed")) == info  # the name earlier versions used still works
     assert info["backbone_params"] + info["projector_params"] == info["params"]
     assert info["feature_dim"] == 512 and info["embedding_dim"] == 5000
 
