@@ -6,7 +6,7 @@
 ``cifar``    the strongest recipe the published CIFAR-10 figures justify: CIFAR-stem ResNet-18, 2048^3
              projector, lambda 0.0051, batch 256, warmup + cosine, weight decay off biases and BN, 1000
              epochs (solo-learn's length).
-``cpu``      sized to learn something real on 2 CPU cores in 10 minutes.
+``cpu``      sized to learn real features on 2 CPU cores (the shortest recipe that does).
 ``smoke``    seconds; for tests and CI.
 Precision and XLA default to "auto" (hardware.py): bfloat16 where the hardware computes it natively, XLA on
 accelerators and JAX but not on a TensorFlow CPU (results/bench-train-step.json).
@@ -150,7 +150,7 @@ RECIPES = {
         batch_size=256, epochs=24,  # wall time with data loading: results/runs/cpu; 24 epochs leave room for slower CPUs
         knn_every=3,  # the kNN monitor costs about 4 s per use on 2 cores
         augment=MILD_AUGMENT.replace(crop_min=0.5, output_size=16),
-        description="A narrow CIFAR-stem ResNet-10 trained on 16 px views, sized for 10 minutes on 2 CPU cores.",
+        description="A narrow CIFAR-stem ResNet-10 trained on 16 px views, sized for 2 CPU cores.",
     ),
     "smoke": Recipe(
         name="smoke",

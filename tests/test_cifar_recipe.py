@@ -1,9 +1,9 @@
-"""The `cpu` recipe on real CIFAR-10 images, exactly as a user runs it (about 12 minutes on 2 cores).
+"""The `cpu` recipe on real CIFAR-10 images, exactly as a user runs it (half an hour on 2 slow cores).
 
 Runs only when BARLOW_CIFAR_JPEG names an unpacked copy of the CIFAR-10 training JPEGs
 (DIR/train/<class>/*.jpg; .ci/run sets it when ../shared holds the archive); skipped otherwise.
 Evaluation is on the validation split carved from train (the archive has no test split).
-Wall time is reported, not asserted: bench/cpu_recipe.py is where the 10-minute figure is measured.
+Wall time is reported, not asserted; the recorded run (results/runs/cpu) holds the measured figure.
 """
 import json
 import os
