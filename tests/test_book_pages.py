@@ -23,6 +23,11 @@ pytestmark = [pytest.mark.pages,
                                  reason="needs a built book (_build/html) and Debian's chromium")]
 
 
+# Images each chapter page shows (the figures its cells draw, plus the Colab button's logo).
+FIGURES = {"01_theory": 3, "02_augmentations": 5, "03_loss": 5, "04_resnet34": 3, "05_training": 4,
+           "06_evaluation": 6}
+
+
 def render(page: Path, tmp_path) -> str:
     proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
                            "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
@@ -44,7 +49,8 @@ def test_chapter_page_renders_with_figures_and_no_errors(chapter, tmp_path):
     dom = render(HTML / "notebooks" / f"{chapter}.html", tmp_path)
     title = re.search(r"<h1[^>]*>(.*?)</h1>", dom, re.S)
     assert title and re.sub("<[^>]+>", "", title.group(1)).strip()[:1].isdigit(), "no chapter title"
-    assert figures(dom) >= 1, "no figure on the page"
+    shown, expected = figures(dom), FIGURES[chapter]
+    assert shown >= expected, f"{shown} figures on the page, expected {expected} (MPLBACKEND=Agg once hid them all)"
     text = text_of(dom)
     assert "Traceback (most recent call last)" not in text and "WARNING:tensorflow" not in text
     assert not re.search(r'class="[^"]*output[^"]*(stderr|traceback|error)', dom), "error output on the page"
@@ -72,7 +78,9 @@ def test_chapters_5_and_6_show_the_recorded_runs(chapter, at_least, tmp_path):
 
 
 def test_results_page_lists_its_sources_and_what_is_not_measured(tmp_path):
-    text = text_of(render(HTML / "book" / "results.html", tmp_path))
+    dom = render(HTML / "book" / "results.html", tmp_path)
+    text = text_of(dom)
+    assert figures(dom) >= len(list((ROOT / "results" / "runs").glob("*/record.json"))), "a record's curves are missing"
     assert "results/" in text and "Traceback" not in text and "not measured" in text
     assert "| D |" not in text
 

@@ -3,6 +3,7 @@ line which data it runs on."""
 from __future__ import annotations
 
 import re
+import textwrap
 
 from .. import data, recipes
 
@@ -23,9 +24,14 @@ def live_run(recipe: str = "cpu", source: str = "", limit: int = 5000, epochs: i
     r = r.replace(epochs=epochs or r.epochs, batch_size=batch_size or r.batch_size)
     source = data_source(source)
     ds = data.load(source, limit=limit or None)
-    print("Data:", ds.describe())
+    show_data(ds)
     name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{ds.name}-{limit or 'all'}")
     return r, ds, run_dir or f"runs/{name.strip('-').lower()}"
+
+
+def show_data(ds) -> None:
+    """The chapter's one line (wrapped to the page) on which data it ran."""
+    print(textwrap.fill(f"Data: {ds.describe()}", 78, subsequent_indent="  "))
 
 
 def check_accelerator(recipe) -> str | None:
