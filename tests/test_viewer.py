@@ -38,3 +38,26 @@ def test_grayscale_slider_at_one_removes_all_colour(viewer):
     a, b = viewer.views
     assert np.allclose(a[..., 0], a[..., 2], atol=1e-5) and np.allclose(b[..., 1], b[..., 2], atol=1e-5)
     viewer.sliders["grayscale_prob"].value = 0.2
+
+
+@pytest.mark.parametrize("name", ["brightness", "contrast", "saturation", "hue"])
+def test_static_slider_shows_one_jitter_strength_alone(name):
+    """At strength 0 a jitter slider's views are the originals: the other three strengths are off (they once
+    stayed on, so all four sliders showed the same full jitter)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from barlow_lib import augment
+    from barlow_lib.book import sliders
+
+    (images, _), _ = synthetic.make(4, 1, seed=0)
+    config = augment.AugmentConfig(image_size=32)
+    frames = sliders.frames(images, config, name)
+    assert sliders.SETTINGS[name][0][0] == 0.0
+    grid = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[0].split(",", 1)[1]))), np.float32)
+    originals, views = grid[:32], grid[32:]
+    assert np.abs(originals - views).mean() < 4, "strength 0 should leave the images as they are"
+    strong = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[-1].split(",", 1)[1]))), np.float32)
+    assert np.abs(strong[:32] - strong[32:]).mean() > 4, "the strongest setting should change the images"
