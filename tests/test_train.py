@@ -11,7 +11,7 @@ def knn(backbone, ds):
     return evaluate.backbone_knn(backbone, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval)
 
 
-@pytest.mark.slow
+@pytest.mark.integration  # 75 s on 2 slow cores: with the chapters' learning test, not in the 5-minute unit suite
 def test_smoke_run_learns_features_that_beat_random_init(tmp_path):
     ds = data.load("synthetic")
     run = train.train(recipes.get("smoke"), ds, tmp_path / "run", progress=False)
