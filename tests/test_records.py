@@ -26,6 +26,14 @@ def test_the_books_records_are_not_ignored_by_git(name):
         assert ignored.returncode == 1, f"results/runs/{name}/{file} is ignored by git: clones would lack it"
 
 
+def test_run_folders_stay_out_of_git_everywhere_but_results():
+    """A committed run folder without its checkpoint (weights are ignored) is refused by the chapters' live run."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for path in ("runs/x/history.json", "notebooks/runs/x/history.json", "notebooks/runs/x/.lock"):
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, f"{path} not ignored"
+
+
 @pytest.mark.parametrize("name", BOOK_RECORDS)
 def test_record_is_small_named_and_measured_against_random_init(name):
     rec = records.load(name)
