@@ -6,7 +6,7 @@
 ``cifar``    the strongest recipe the published CIFAR-10 figures justify: CIFAR-stem ResNet-18, 2048^3
              projector, lambda 0.0051, batch 256, warmup + cosine, weight decay off biases and BN, 1000
              epochs (solo-learn's length).
-``cpu``      sized to learn real features on 2 CPU cores (the shortest recipe that does).
+``cpu``      sized to learn real features on 2 CPU cores.
 ``smoke``    seconds; for tests and CI.
 Precision and XLA default to "auto" (hardware.py): bfloat16 where the hardware computes it natively, XLA on
 accelerators and JAX but not on a TensorFlow CPU (results/bench-train-step.json).

@@ -2,8 +2,8 @@
 
 For each augmentation parameter, the same images and the same random draw are augmented at a handful of
 settings, with every other distortion switched off so that the slider shows that one alone; the page
-embeds the pictures as JPEG data and a range input whose ``oninput`` shows the chosen one. No script tag, no CDN, no network. In Jupyter and Colab
-the ipywidgets viewer (``viewer.py``) redraws live instead.
+embeds the pictures as JPEG data and a range input whose ``oninput`` shows the chosen one. No script tag,
+no CDN, no network. In Jupyter and Colab the ipywidgets viewer (``viewer.py``) redraws live instead.
 """
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ SETTINGS = {
     "solarize_prob": ([0.0, 0.2, 0.5, 0.8, 1.0], "solarize probability"),
 }
 ALONE = dict(crop_min=1.0, flip_prob=0.0, jitter_prob=0.0, blur_prob=0.0, grayscale_prob=0.0, solarize_prob=0.0)
-FORCED = {"brightness": {"jitter_prob": 1.0}, "contrast": {"jitter_prob": 1.0}, "saturation": {"jitter_prob": 1.0},
-          "hue": {"jitter_prob": 1.0}, "blur_sigma_max": {"blur_prob": 1.0, "blur_sigma_min": 0.1}}
-JITTER = ("brightness", "contrast", "saturation", "hue")  # one jitter strength shown: the other three are zero
+JITTER = ("brightness", "contrast", "saturation", "hue")
+# what a slider needs besides ALONE: its distortion switched on (a jitter strength with the other three at zero)
+FORCED = {**{n: {"jitter_prob": 1.0, **{k: 0.0 for k in JITTER if k != n}} for n in JITTER},
+          "blur_sigma_max": {"blur_prob": 1.0, "blur_sigma_min": 0.1}}
 
 
 def _picture(originals, views) -> str:
@@ -50,8 +51,7 @@ def frames(images: np.ndarray, config: augment.AugmentConfig, name: str, seed: i
     noise = augment.draw_noise(np.random.default_rng(seed), len(images))[:, 0]
     out = []
     for value in SETTINGS[name][0]:
-        others = {k: 0.0 for k in JITTER if k != name} if name in JITTER else {}
-        c = config.replace(**{**ALONE, **others, **FORCED.get(name, {}), name: value})
+        c = config.replace(**{**ALONE, **FORCED.get(name, {}), name: value})
         views = np.clip(np.asarray(augment.augment(images, noise, c)) * 255 + 0.5, 0, 255).astype(np.uint8)
         out.append(_picture(images, views))
     return out
