@@ -17,7 +17,7 @@ import dataclasses
 import functools
 
 import numpy as np
-from keras import ops
+from .backends import ops
 
 # Columns of the noise array, one uniform number in [0, 1) each.
 NOISE_FIELDS = (
@@ -219,7 +219,7 @@ def compiled_two_views(config: AugmentConfig):
     results/bench-augment.json), even when the network around it runs without XLA. JAX compiles the whole step anyway.
     One compiled function per config, shared by every twin built with it (its XLA compile is paid once).
     """
-    import keras
+    from .backends import keras
 
     if keras.backend.backend() != "tensorflow":
         return lambda images, noise: two_views(images, noise, config)

@@ -174,7 +174,7 @@ def _import_keras_quietly():
     from .hardware import muted_stderr  # imports keras, inside the mute
 
     with muted_stderr():
-        import keras
+        from .backends import keras  # refuses an unsupported backend before Keras loads it
 
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -185,10 +185,10 @@ def _import_keras_quietly():
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    _import_keras_quietly()
     from .errors import BarlowError
 
     try:
+        _import_keras_quietly()
         result = args.func(args)
     except BarlowError as err:
         print(f"error: {as_flags(err.problem)}", file=sys.stderr)

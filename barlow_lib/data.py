@@ -130,7 +130,7 @@ def split_validation(ds: Dataset, fraction: float = 0.1) -> Dataset:
 
 
 def _cifar10() -> Dataset:
-    import keras
+    from .backends import keras
 
     try:
         (x, y), (xt, yt) = keras.datasets.cifar10.load_data()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 
-import keras
+from .backends import keras
 
 from .errors import BarlowError
 

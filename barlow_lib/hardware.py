@@ -31,7 +31,7 @@ def muted_stderr():
 @functools.lru_cache
 def accelerator() -> str | None:
     """'gpu' or 'tpu' if Keras' backend sees one, else None."""
-    import keras
+    from .backends import keras
 
     with muted_stderr():
         if keras.backend.backend() == "jax":
@@ -45,7 +45,7 @@ def accelerator() -> str | None:
 
 def resolve_jit(setting):
     """``"auto"``: XLA with JAX (which compiles everything anyway) or on an accelerator; not on a TF CPU."""
-    import keras
+    from .backends import keras
 
     if setting != "auto":
         return bool(setting)
@@ -54,7 +54,7 @@ def resolve_jit(setting):
 
 @functools.lru_cache
 def bf16_is_native() -> bool:
-    import keras
+    from .backends import keras
 
     if accelerator() == "gpu":
         if keras.backend.backend() == "tensorflow":

@@ -8,7 +8,7 @@ Across several devices, pass the *global* batch (see ``distribute.gather``).
 """
 from __future__ import annotations
 
-from keras import ops
+from .backends import ops
 
 EPSILON = 1e-5
 

@@ -5,15 +5,13 @@ both, evaluation uses the backbone alone.
 """
 from __future__ import annotations
 
-import keras
-from keras import layers, ops
-
 from . import augment, distribute, hardware
+from .backends import keras, ops
 from .loss import barlow_twins_loss
 from .optimizer import make_optimizer
-from .recipes import ModelSpec
+from .recipes import STAGE_BLOCKS, ModelSpec
 
-STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+layers = keras.layers
 
 
 def _conv(filters, kernel, stride, name, spec, dtype):

@@ -1,7 +1,7 @@
 """The optimizer every recipe trains with: LAMB, an optional linear warmup and cosine decay."""
 from __future__ import annotations
 
-import keras
+from .backends import keras
 
 
 def make_optimizer(recipe, steps_per_epoch: int):

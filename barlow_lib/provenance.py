@@ -34,7 +34,7 @@ def cpu_name() -> str:
 
 
 def accelerators() -> list[str]:
-    import keras
+    from .backends import keras
 
     try:
         if keras.backend.backend() == "jax":
@@ -50,7 +50,7 @@ def accelerators() -> list[str]:
 
 
 def collect() -> dict:
-    import keras
+    from .backends import keras
 
     return {
         "commit": git_commit(),

@@ -20,6 +20,17 @@ import math
 from .augment import AugmentConfig
 from .errors import BarlowError
 
+STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}  # ResNet depth -> blocks per stage
+
+# The values each free-text setting accepts (anything else would be silently ignored somewhere downstream).
+CHOICES = {
+    "schedule": ("constant", "cosine"),
+    "model.precision": ("auto", "float32", "mixed_bfloat16"),
+    "model.stem": ("cifar", "imagenet"),
+    "model.depth": tuple(STAGE_BLOCKS),
+    "jit_compile": ("auto", True, False),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
@@ -93,6 +104,14 @@ class Recipe:
         if not isinstance(self.knn_every, int) or self.knn_every < 0:
             raise BarlowError(f"`knn_every` {self.knn_every}: the kNN monitor runs every N epochs, N >= 0.",
                               "use `knn_every` 0 (off) or a positive number of epochs")
+        for key, allowed in CHOICES.items():
+            value = self
+            for part in key.split("."):
+                value = getattr(value, part)
+            if not any(value == a and type(value) is type(a) for a in allowed):
+                shown = ", ".join(json.dumps(a) for a in allowed)
+                raise BarlowError(f"`{key.split('.')[-1]}` {value!r}: not one of the choices ({shown}).",
+                                  f"use one of: {shown}")
         return self
 
     def to_dict(self) -> dict:

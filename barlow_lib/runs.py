@@ -113,7 +113,7 @@ class Run:
 
     def load_backbone(self, random_init: bool = False, seed: int | None = None):
         """The trained encoder, or (``random_init``) the same architecture untrained, at the data's size."""
-        import keras
+        from .backends import keras
 
         from . import models
 
@@ -329,7 +329,7 @@ class Training:
 
 
 def _load_model(path: Path):
-    import keras
+    from .backends import keras
 
     try:
         return keras.saving.load_model(path, compile=False)  # safe_mode: no code in the file runs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-import keras
+from .backends import keras
 import numpy as np
 
 from . import augment, models

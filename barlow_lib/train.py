@@ -10,7 +10,7 @@ import math
 import sys
 import time
 
-import keras
+from .backends import keras
 import numpy as np
 from tqdm import tqdm
 

@@ -1,0 +1,68 @@
+"""Recipes refuse settings that would be silently ignored; the library refuses backends it does not support."""
+import subprocess
+import sys
+
+import pytest
+
+from barlow_lib import recipes
+from barlow_lib.errors import BarlowError
+from test_cli import ENV, assert_clean_error
+
+TYPOS = [({"schedule": "Cosine"}, "`schedule` 'Cosine'"), ({"schedule": "linear"}, "`schedule`"),
+         ({"model": {"precision": "bf16"}}, "`precision` 'bf16'"), ({"model": {"precision": "float16"}}, "`precision`"),
+         ({"model": {"stem": "CIFAR"}}, "`stem`"), ({"model": {"depth": 50}}, "`depth` 50"),
+         ({"jit_compile": "yes"}, "`jit_compile`"), ({"jit_compile": 1}, "`jit_compile`")]
+
+
+@pytest.mark.parametrize("changes,fragment", TYPOS, ids=[str(c) for c, _ in TYPOS])
+def test_free_text_settings_outside_their_choices_are_refused(changes, fragment):
+    with pytest.raises(BarlowError, match="not one of the choices") as err:
+        recipes.get("cpu").replace(**changes).check()
+    assert fragment in err.value.problem and "use one of:" in err.value.fix
+
+
+def test_every_shipped_recipe_passes_its_own_check():
+    for name in recipes.RECIPES:
+        assert recipes.get(name).check() is recipes.get(name)
+
+
+def test_the_command_lines_precision_choices_are_the_recipes():
+    from barlow_lib.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    (precision,) = [a for a in train._actions if "--precision" in a.option_strings]
+    assert set(precision.choices) <= set(recipes.CHOICES["model.precision"])
+
+
+def run_python(code: str, backend: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**ENV, "KERAS_BACKEND": backend})
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy", "Tensorflow"])
+def test_an_unsupported_keras_backend_is_refused_before_keras_loads(backend):
+    from barlow_lib import backends
+
+    assert backend not in backends.SUPPORTED
+    cli_proc = subprocess.run([sys.executable, "-m", "barlow_lib", "info", "--recipe", "smoke"], capture_output=True,
+                              text=True, timeout=300, env={**ENV, "KERAS_BACKEND": backend})
+    assert_clean_error(cli_proc, f"Keras backend '{backend}'", "tensorflow and jax", "KERAS_BACKEND=tensorflow")
+    lib = run_python("import sys\ntry:\n    from barlow_lib import train\nexcept Exception as e:\n"
+                     "    print(type(e).__name__, e)\nprint('keras' in sys.modules)", backend)
+    assert lib.stdout.splitlines() == [lib.stdout.splitlines()[0], "False"], lib.stderr[-2000:]
+    assert lib.stdout.startswith("BarlowError Keras backend"), lib.stdout
+
+
+def test_the_backend_is_read_as_keras_reads_it(tmp_path, monkeypatch):
+    from barlow_lib import backends
+
+    monkeypatch.delitem(sys.modules, "keras")  # selected() then reads the settings, not the loaded module
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert backends.selected() == "tensorflow"  # no keras.json: Keras' default
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert backends.selected() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert backends.selected() == "torch"
+    with pytest.raises(BarlowError, match="'torch'"):
+        backends.require()
