@@ -35,6 +35,7 @@ def cli(*args, check=True, env=None, real_process=False):
             os.environ.clear()
             os.environ.update(saved)
         proc = types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+    proc.command = str(args[0]) if args else ""
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -50,6 +51,35 @@ def assert_clean_error(proc, *fragments):
     assert proc.stderr.startswith("error: ") and "fix:" in proc.stderr
     for f in fragments:
         assert f in proc.stderr, proc.stderr
+    assert_flags_exist(proc.stderr, getattr(proc, "command", ""))
+
+
+def command_options(command: str) -> set[str]:
+    """The options ``barlow-twins COMMAND`` accepts."""
+    from barlow_lib.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    return {o for a in sub._actions for o in a.option_strings}
+
+
+def assert_flags_exist(message: str, command: str):
+    """Every --flag a message names is an option of the command it is about: the one that ran, or the one the
+    text names before it (`barlow-twins train --out DIR`: train's). A library name the CLI left in
+    backticks (`image_size`) is a parameter the command line does not have."""
+    from barlow_lib.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    running = command if command in commands else None
+    for line in message.splitlines():
+        for span in re.split(r"(`[^`]*`)", line):
+            if re.fullmatch(r"`[a-z_]+`", span) and running:
+                raise AssertionError(f"{span} is a library parameter, not an option of `{running}`: {message}")
+            current = running
+            for word in re.findall(r"barlow-twins \w[\w-]*|(?<![\w-])--[a-z][a-z0-9-]*", span):
+                if word.startswith("barlow-twins "):
+                    current = word.split()[1] if word.split()[1] in commands else None
+                elif current:
+                    assert word in command_options(current), f"{word} is not an option of `{current}`: {message}"
 
 
 def test_info_reports_the_seed_network_exactly():
@@ -198,3 +228,18 @@ def test_library_wording_becomes_flags_in_the_cli():
 
     assert as_flags("`batch_size` 1: use `batch_size` 64") == "--batch-size 1: use --batch-size 64"
     assert as_flags("lower `learning_rate`") == "lower --lr" and as_flags("`unknown_name`") == "`unknown_name`"
+
+
+def test_a_message_naming_an_option_its_command_lacks_is_caught():
+    assert_flags_exist("use --limit 100", "train")
+    assert_flags_exist("run `barlow-twins train --out DIR` first, then --protocol knn", "evaluate")
+    for message, command in [("use --image-size 32", "evaluate"), ("use `image_size` 32", "evaluate"),
+                             ("evaluate with `barlow-twins evaluate --epochs 5`", "train")]:
+        with pytest.raises(AssertionError):
+            assert_flags_exist(message, command)
+
+
+def test_evaluate_on_images_of_another_size_names_only_options_evaluate_has(smoke_run, tmp_path):
+    np.savez(tmp_path / "big.npz", x_train=np.zeros((40, 16, 16, 3), np.uint8), y_train=np.arange(40) % 2)
+    proc = cli("evaluate", "--run", smoke_run, "--data", tmp_path / "big.npz", "--quiet", check=False)
+    assert_clean_error(proc, "px")
