@@ -61,10 +61,20 @@ def collect() -> dict:
         "python": platform.python_version(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
+        "load_average": _load_average(),
     }
+
+
+def _load_average() -> float | None:
+    """Runnable processes over the last minute: a speed measured beside other work reads slower."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def describe(p: dict) -> str:
     """One line a reader can check: hardware, code, software, time."""
     hw = ", ".join(p.get("accelerators") or []) or f"{p.get('cpu')} ({p.get('cpu_count')} cores)"
-    return f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}; {p.get('time_utc')}"
+    load = f"; load {p['load_average']}" if p.get("load_average") is not None else ""
+    return f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}; {p.get('time_utc')}{load}"

@@ -62,37 +62,35 @@ def show(folder, names=None):
     return [results[n] for n in chosen]
 
 
-RECIPE_EPOCHS = {"seed": 160, "seed-bf16": 160, "keras-io": 160, "cifar": 1000}
-
-
 def timing_rows(folder) -> list[dict]:
     """How long each recipe takes, from the result files and records: measured rows timed whole trainings,
     estimated rows multiply a measured throughput by the recipe's training pairs (50,000 per epoch)."""
-    from .. import records
+    from .. import recipes, records
     from . import keras_io_reference, recorded
 
     results = load(folder)
     log = keras_io_reference.published_log()
+    keras_io_epochs = recipes.get("keras-io").epochs
     rows = [{"recipe": "keras-io", "hardware": "a Colab GPU (the keras-io example's log)",
              "per epoch": f"{log['seconds_per_epoch']} s",
-             "whole recipe": f"{160 * log['seconds_per_epoch'] / 60:.0f} min", "kind": "measured by its author"}]
+             "whole recipe": f"{keras_io_epochs * log['seconds_per_epoch'] / 60:.0f} min",
+             "kind": "measured by its author"}]
     gpu = results.get("gpu")
     if gpu:  # the keras-io recipe was measured twice in one configuration: one row, slowest timing
-        measured = [dict(r, recipe="keras-io" if r["recipe"].startswith("seed") else r["recipe"]) for r in gpu["rows"]]
         slowest = {}
-        for r in measured:
+        for r in gpu["rows"]:
             key = (r["recipe"], r["batch"])
             slowest[key] = max(slowest.get(key, 0), r["s per 50k epoch"])
         for (recipe, batch), epoch_s in slowest.items():
-            epochs = RECIPE_EPOCHS.get(recipe)
+            epochs = recipes.get(recipe).epochs
             rows.append({"recipe": recipe, "hardware": f"{', '.join(gpu['provenance']['accelerators'])}, batch {batch}",
                          "per epoch": f"{epoch_s} s", "whole recipe": f"{epochs * epoch_s / 60:.0f} min",
                          "kind": "estimated from throughput (results/gpu.json)"})
     for row in results.get("bench-train-step", {}).get("rows", []):
-        if row["recipe"] in ("seed", "keras-io") and "mixed_bfloat16, XLA off, augmentation in" in row["variant"]:
+        if row["recipe"] == "keras-io" and "mixed_bfloat16, XLA off, augmentation in" in row["variant"]:
             epoch_s = 50_000 / row["pairs/s"]
             rows.append({"recipe": "keras-io", "hardware": "2 CPU cores", "per epoch": f"{epoch_s / 60:.0f} min",
-                         "whole recipe": f"{160 * epoch_s / 3600:.0f} hours",
+                         "whole recipe": f"{keras_io_epochs * epoch_s / 3600:.0f} hours",
                          "kind": "estimated from throughput (results/bench-train-step.json)"})
     for name in records.available():
         rec = records.load(name)
