@@ -23,15 +23,9 @@ def best_time(fn, repeats: int = 3, warmup: int = 1) -> float:
 
 
 def print_table(rows: list[dict]):
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    widths = [max(len(c), *(len(_s(r.get(c, ""))) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for r in rows:
-        print("  ".join(_s(r.get(c, "")).ljust(w) for c, w in zip(cols, widths)))
+    from barlow_lib import tables
 
-
-def _s(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    print(tables.markdown(rows, 4))
 
 
 def write_result(path, title: str, rows: list[dict], summary: dict, started: float, **extra):
@@ -41,8 +35,10 @@ def write_result(path, title: str, rows: list[dict], summary: dict, started: flo
               "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "provenance": provenance.collect(), "wall_seconds": round(time.perf_counter() - started, 1), **extra}
     print_table(rows)
+    from barlow_lib import tables
+
     for k, v in summary.items():
-        print(f"{k}: {_s(v)}")
+        print(f"{k}: {tables.number(v, 4)}")
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(result, indent=1) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import augment
+from .. import augment, tables
 
 
 def make_views(images: np.ndarray, config: augment.AugmentConfig, seed: int = 0, noise=None):
@@ -75,35 +75,8 @@ def confusion(matrix: np.ndarray, classes):
     return fig
 
 
-def embedding_2d(features: np.ndarray, labels: np.ndarray, classes, title: str = ""):
-    """The features' first two principal components, coloured by class."""
-    f = features - features.mean(0)
-    _, _, vt = np.linalg.svd(f, full_matrices=False)
-    xy = f @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for c, name in enumerate(classes):
-        pts = xy[labels == c]
-        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6, label=name)
-    ax.legend(markerscale=3, fontsize=7, loc="best")
-    ax.set(title=title or "features, first two principal components", xticks=[], yticks=[])
-    fig.tight_layout()
-    return fig
-
-
-def number(v, digits: int = 3) -> str:
-    """A float with ``digits`` decimals from 1 up, ``digits`` significant digits below (0.0051 stays 0.0051)."""
-    if not isinstance(v, float):
-        return str(v)
-    text = f"{v:,.{digits}f}" if abs(v) >= 1 or v == 0 else f"{v:.{digits}g}"
-    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
-
-
 def table(rows: list[dict], digits: int = 3):
     """A list of dicts as a Markdown table (renders in Jupyter, Colab and the book)."""
     from IPython.display import Markdown
 
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    fmt = lambda v: number(v, digits)  # noqa: E731
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return Markdown("\n".join(lines))
+    return Markdown(tables.markdown(rows, digits))

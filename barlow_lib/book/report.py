@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import provenance
+from .. import provenance, tables
 
 
 def load(folder) -> dict:
@@ -22,10 +22,7 @@ def markdown(result: dict) -> str:
     out = [f"### {result.get('title', result.get('name', 'result'))}", ""]
     rows = result.get("rows") or []
     if rows:
-        cols = list(dict.fromkeys(k for r in rows for k in r))
-        out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        out += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-        out.append("")
+        out += [tables.markdown(rows, DIGITS), ""]
     for key, value in (result.get("summary") or {}).items():
         out.append(f"- **{key}**: {_fmt(value)}")
     if result.get("summary"):
@@ -42,10 +39,11 @@ def markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+DIGITS = 4  # measured figures: four significant digits below 1, four decimals above
+
+
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
+    return tables.number(v, DIGITS)
 
 
 def show(folder, names=None):

@@ -13,18 +13,29 @@ def data_source(source: str = "") -> str:
     return source or data.default_source()
 
 
-def live_run(recipe: str = "cpu", source: str = "", limit: int = 5000, epochs: int = 30, batch_size: int = 128,
-             run_dir: str = ""):
-    """(recipe, dataset, run folder) of a chapter's live run; 0 or "" means "the recipe's own" or "the default".
+# The chapters' live run: the settings a parameters cell left as None take these values.
+LIVE_RUN = {"recipe": "cpu", "limit": 5000, "epochs": 30, "batch_size": 128}
 
-    The folder's name carries every setting, so changing one in a parameters cell trains a new run instead of
+
+def live_run(recipe: str | None = None, source: str = "", limit=None, epochs=None, batch_size=None,
+             run_dir: str = ""):
+    """(recipe, dataset, run folder) of a chapter's live run.
+
+    ``None`` takes the live run's value (``LIVE_RUN``); 0 takes the recipe's own epochs or batch size, and
+    every training image for ``limit``. Numbers may come as strings (from environment variables). The
+    folder's name carries every setting, so changing one in a parameters cell trains a new run instead of
     colliding with the old one.
     """
-    r = recipes.get(recipe)
+    given = {"recipe": recipe, "limit": limit, "epochs": epochs, "batch_size": batch_size}
+    chosen = {k: LIVE_RUN[k] if v is None or v == "" else v for k, v in given.items()}
+    limit, epochs, batch_size = (int(chosen[k]) for k in ("limit", "epochs", "batch_size"))
+    r = recipes.get(chosen["recipe"])
     r = r.replace(epochs=epochs or r.epochs, batch_size=batch_size or r.batch_size)
     source = data_source(source)
     ds = data.load(source, limit=limit or None)
     show_data(ds)
+    print(f"Live run: recipe {r.name}, {'every' if not limit else f'{limit:,}'} training images, {r.epochs} epochs, "
+          f"batch {r.batch_size}")
     name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{ds.name}-{limit or 'all'}")
     return r, ds, run_dir or f"runs/{name.strip('-').lower()}"
 
