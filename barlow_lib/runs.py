@@ -113,14 +113,13 @@ class Run:
 
     def load_backbone(self, random_init: bool = False, seed: int | None = None):
         """The trained encoder, or (``random_init``) the same architecture untrained, at the data's size."""
-        from .backends import keras
-
         from . import models
+        from .seeds import seeded
 
         recipe = self.recipe()
-        if random_init:  # built by the same function as the trained one
-            keras.utils.set_random_seed(self.config()["seed"] if seed is None else seed)
-            return models.build_backbone(recipe.model, recipe.augment.image_size)
+        if random_init:  # built by the same function, from the same seed, as the trained one's first weights
+            with seeded(self.config()["seed"] if seed is None else seed):
+                return models.build_backbone(recipe.model, recipe.augment.image_size)
         self._require_complete()
         return _load_model(self.backbone_path)
 
