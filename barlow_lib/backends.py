@@ -47,5 +47,5 @@ def require() -> str:
 
 require()
 
-import keras  # noqa: E402  (after the check: Keras imports its backend as it loads)
+import keras  # noqa: E402,F401  (after the check: Keras imports its backend as it loads)
 from keras import ops  # noqa: E402,F401

@@ -166,7 +166,7 @@ RECIPES = {
         # projector and crops of at least half the image side added the rest.
         model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024), precision="float32"),
         lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
-        batch_size=256, epochs=24,  # wall time with data loading: results/runs/cpu; 24 epochs leave room for slower CPUs
+        batch_size=256, epochs=24,  # wall time: results/runs/cpu; 24 epochs leave room for slower CPUs
         knn_every=3,  # the kNN monitor costs about 4 s per use on 2 cores
         augment=MILD_AUGMENT.replace(crop_min=0.5, output_size=16),
         description="A narrow CIFAR-stem ResNet-10 trained on 16 px views, sized for 2 CPU cores.",

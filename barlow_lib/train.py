@@ -48,7 +48,8 @@ def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, pr
     """
     steps = len(inputs["images"]) // batch_size
     losses = []
-    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not progress, mininterval=1.0) as bar:
+    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not progress,
+              mininterval=1.0) as bar:
         for i in range(steps):
             batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}
             twin.reset_metrics()  # Keras 3.14's train_on_batch reports a running mean across calls otherwise

@@ -29,7 +29,8 @@ def main():
         for _ in pairs_dataset(images, args.batch, cfg):
             pass
 
-    rows.append({"pipeline": "per-image tf.data map (keras-io style), 2 zipped views", "seconds": _common.best_time(per_image, 2)})
+    rows.append({"pipeline": "per-image tf.data map (keras-io style), 2 zipped views",
+                 "seconds": _common.best_time(per_image, 2)})
     noise = augment.draw_noise(np.random.default_rng(0), args.images)
     for jit in (False, True):
         step = tf.function(lambda x, n: augment.two_views(x, n, cfg), jit_compile=jit)

@@ -30,13 +30,15 @@ def measure(recipe_name: str, overrides: dict) -> dict:
     twin = models.build_twin(r, steps_per_epoch=100)
     b = r.batch_size
     rng = np.random.default_rng(0)
-    x = {"images": rng.integers(0, 255, (b * STEPS, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, b * STEPS)}
+    x = {"images": rng.integers(0, 255, (b * STEPS, 32, 32, 3), dtype=np.uint8),
+         "noise": augment.draw_noise(rng, b * STEPS)}
     ends = []
     stamp = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
     twin.fit(x, batch_size=b, verbose=0, callbacks=[stamp])
     ms = float(np.median(np.diff(ends)[SKIP:]) * 1e3)
     return {"overrides": json.dumps(overrides), "ms_per_step": round(ms, 1),
-            "s_per_epoch_45k": round(45000 // b * ms / 1e3, 1), "backbone_mflops": models.forward_flops(twin.backbone) / 1e6}
+            "s_per_epoch_45k": round(45000 // b * ms / 1e3, 1),
+            "backbone_mflops": models.forward_flops(twin.backbone) / 1e6}
 
 
 def main():

@@ -56,7 +56,8 @@ def main():
         for jit in (False, True):
             m = measure(args.batch, d, jit)
             rows.append({"D": d, "XLA": "on" if jit else "off", "ms (fwd+bwd)": round(m["ms"], 1),
-                         "peak MB above import": round(m["peak_mb"] - floor, 1), "c matrix MB": round(d * d * 4 / 2**20, 1),
+                         "peak MB above import": round(m["peak_mb"] - floor, 1),
+                         "c matrix MB": round(d * d * 4 / 2**20, 1),
                          "GFLOP": round(6 * args.batch * d * d / 1e9, 1)})
     _common.write_result(args.out, f"Cost of the loss, batch {args.batch}, CPU", rows,
                          {"import-only peak RSS (MB)": round(floor, 1)}, started,

@@ -15,7 +15,8 @@ def images(n=8, seed=0):
 
 
 def params_for(n, cfg, seed=0):
-    return {k: to_np(v) for k, v in augment.sample_params(augment.draw_noise(np.random.default_rng(seed), n)[:, 0], cfg).items()}
+    noise = augment.draw_noise(np.random.default_rng(seed), n)[:, 0]
+    return {k: to_np(v) for k, v in augment.sample_params(noise, cfg).items()}
 
 
 def test_solarize_inverts_bright_pixels_of_unit_images():

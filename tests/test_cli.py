@@ -219,7 +219,8 @@ def test_library_messages_name_parameters_not_command_line_flags():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "BarlowError":
-                text = " ".join(c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                text = " ".join(c.value for c in ast.walk(node)
+                                if isinstance(c, ast.Constant) and isinstance(c.value, str))
                 assert not re.search(r"--[a-z]", text), f"{path.name}:{node.lineno} names a flag: {text[:120]}"
 
 

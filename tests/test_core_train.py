@@ -46,7 +46,8 @@ def test_a_backbone_for_small_views_carries_its_weights_to_full_size():
     twin = models.build_twin(r)
     assert twin.backbone.input.shape[1] == 16
     rng = np.random.default_rng(0)  # weights and BN statistics far from their initial values
-    twin.backbone.set_weights([w + rng.normal(0, 0.1, w.shape).astype(w.dtype) ** 2 for w in twin.backbone.get_weights()])
+    twin.backbone.set_weights([w + rng.normal(0, 0.1, w.shape).astype(w.dtype) ** 2
+                               for w in twin.backbone.get_weights()])
     full = models.at_size(twin.backbone, r.model, 32)
     assert full.input.shape[1] == 32 and models.at_size(full, r.model, 32) is full
     back = models.at_size(full, r.model, 16)  # the round trip computes exactly what the trained one does

@@ -53,7 +53,8 @@ def accuracy_table(recs: dict):
     for name, rec in recs.items():
         e = rec["evaluations"]
         rows.append({"record": name, "split": f"{rec['split']} ({rec['n_eval']:,} images)",
-                     "kNN trained": f"{e['knn']['accuracy']:.1%}", "kNN random init": f"{e['knn_random_init']['accuracy']:.1%}",
+                     "kNN trained": f"{e['knn']['accuracy']:.1%}",
+                     "kNN random init": f"{e['knn_random_init']['accuracy']:.1%}",
                      "linear trained": f"{e['linear']['accuracy']:.1%}",
                      "linear random init": f"{e['linear_random_init']['accuracy']:.1%}"})
     return plotting.table(rows)

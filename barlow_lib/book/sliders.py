@@ -78,7 +78,8 @@ def static_viewer(images: np.ndarray, config: augment.AugmentConfig, names=tuple
             f'data-frames=\'{json.dumps(pics)}\' data-values=\'{json.dumps(values)}\' '
             f'oninput="{on_input}" style="width:220px;vertical-align:middle"> '
             f'<output>{values[start]}</output><br>'
-            f'<img src="{pics[start]}" alt="{name} = {values[start]}" width="{2 * images.shape[2] * len(images)}" style="image-rendering:pixelated;max-width:100%">'
+            f'<img src="{pics[start]}" alt="{name} = {values[start]}" width="{2 * images.shape[2] * len(images)}" '
+            'style="image-rendering:pixelated;max-width:100%">'
             '</div>')
     parts.append("</div>")
     return HTML("".join(parts))

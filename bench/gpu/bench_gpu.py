@@ -56,7 +56,8 @@ def throughput(recipe, steps=20, warmup=3, profile=None):
     flops_pair = 3 * 2 * (models.forward_flops(twin.backbone) + models.forward_flops(twin.projector))
     pairs = b / step_s
     peak = peak_flops()
-    return {"recipe": recipe.name, "precision": hardware.resolve_precision(recipe.model.precision), "batch": b, "step_ms": round(step_s * 1e3, 2),
+    return {"recipe": recipe.name, "precision": hardware.resolve_precision(recipe.model.precision), "batch": b,
+            "step_ms": round(step_s * 1e3, 2),
             "pairs_per_s": round(pairs), "s_per_epoch_50k": round(50000 // b * b / pairs, 2),
             "tflops": round(flops_pair * pairs / 1e12, 1),
             "mfu_vs_bf16_peak": round(flops_pair * pairs / peak, 4) if peak else None,

@@ -25,7 +25,8 @@ def job_commands(name: str, spec: str, args) -> list[list[str]]:
     recipe, _, epochs = spec.partition(":")
     python = [sys.executable, "-m", "barlow_lib"]
     train = [*python, "train", "--recipe", recipe, "--data", args.data, "--out", str(Path(args.runs) / name),
-             "--quiet", *(["--epochs", epochs] if epochs else []), *(["--limit", str(args.limit)] if args.limit else [])]
+             "--quiet", *(["--epochs", epochs] if epochs else []),
+             *(["--limit", str(args.limit)] if args.limit else [])]
     record = [*python, "record", "--run", str(Path(args.runs) / name), "--out", str(Path(args.out) / name),
               "--quiet", "--command-line", "python bench/gpu/full_runs.py " + shlex.join(sys.argv[1:]),
               *(["--no-supervised"] if args.no_supervised else [])]
