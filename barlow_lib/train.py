@@ -1,8 +1,9 @@
 """Pretraining: build the twin, restore its checkpoint, train epoch by epoch. Killed, it resumes exactly.
 
 Each epoch's image order and augmentation noise are pure functions of ``(seed, epoch)``, so a resumed run
-sees exactly the batches an uninterrupted run would. The run directory (``runs.Run``) owns every file:
-after each epoch it writes one atomic checkpoint, and the same command continues from it.
+sees exactly the batches an uninterrupted run would. The run directory (``runs.Run``) owns every file: it
+writes an atomic checkpoint after an epoch (every epoch on a CPU, at most once a minute on an accelerator:
+``hardware.checkpoint_interval``) and always after the last, and the same command continues from it.
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int) -> 
 def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, progress: bool) -> float:
     """One pass of ``train_on_batch`` over the epoch's batches; the mean loss. Stops on a loss that is not a number.
 
-    (``Model.fit`` per epoch costs a data-pipeline set-up each time: about 3 s of the `cpu` recipe's
-    17 s epochs on 2 cores, bench/train_step.py.)
+    (``Model.fit`` per epoch sets up a data pipeline each time; results/bench-train-step.json times both
+    paths, whole epochs of the keras-io recipe.)
     """
     steps = len(inputs["images"]) // batch_size
     losses = []

@@ -1,4 +1,5 @@
-"""One real training step through keras.Model.fit, on whichever backend runs the tests."""
+"""Real training steps through the twin's train_on_batch (what train.train_epoch calls), on whichever backend
+runs the tests; epoch inputs as pure functions of (seed, epoch)."""
 import numpy as np
 import pytest
 

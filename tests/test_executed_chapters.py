@@ -1,0 +1,32 @@
+"""The chapters as the book build executed them (one execution serves the build and these checks): every
+code cell ran, in order, and none ended in an error; no stderr reached the page.
+
+Runs after `jupyter-book build` (CI: the strict build step, then `pytest -m pages`); skipped without a build.
+"""
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).parents[1]
+EXECUTED = Path(os.environ.get("BOOK_EXECUTED", ROOT / "_build" / "jupyter_execute" / "notebooks"))
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+pytestmark = [pytest.mark.pages,
+              pytest.mark.skipif(not EXECUTED.is_dir(), reason="needs an executed book build (_build/jupyter_execute)")]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_cell_of_the_chapter_ran_without_an_error(chapter):
+    path = EXECUTED / f"{chapter}.ipynb"
+    assert path.exists(), f"the build did not execute {chapter}"
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in cells]
+    assert None not in counts, f"cell {counts.index(None)} of {chapter} never ran"
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), f"{chapter} ran out of order: {counts}"
+    for i, c in enumerate(cells):
+        errors = [o for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{chapter} cell {i}: {errors[0].ename}: {errors[0].evalue}"
+        stderr = [o.text for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
+        assert not stderr, f"{chapter} cell {i} wrote to stderr: {stderr[0][:300]}"
