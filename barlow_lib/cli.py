@@ -81,7 +81,7 @@ def cmd_evaluate(args):
 
 def cmd_augment_preview(args):
     from . import data, recipes
-    from .book import plotting
+    from .chapters import plotting
     from .errors import BarlowError
 
     if args.n < 1:

@@ -13,7 +13,7 @@ import time
 
 import _common
 from barlow_lib import train
-from barlow_lib.book import setup as book
+from barlow_lib.chapters import start
 
 LAMBDAS = (0.0002, 0.001, 0.0051, 0.02, 0.1)
 
@@ -25,7 +25,7 @@ def main():
     p.add_argument("--out")
     args = p.parse_args()
     started = time.perf_counter()
-    recipe, ds, _ = book.live_run(source=args.data)
+    recipe, ds, _ = start.live_run(source=args.data)
     rows, folder = [], tempfile.mkdtemp(prefix="lambda-sweep-")
     for lambd in args.lambdas:
         run = train.train(recipe.replace(lambd=lambd), ds, f"{folder}/{lambd:g}", progress=False)

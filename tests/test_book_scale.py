@@ -15,9 +15,9 @@ pytestmark = pytest.mark.integration
 def test_the_chapters_live_run_beats_random_init(monkeypatch):
     monkeypatch.chdir(Path(__file__).parents[1] / "notebooks")
     from barlow_lib import train
-    from barlow_lib.book import setup as book
+    from barlow_lib.chapters import start
 
-    recipe, ds, run_dir = book.live_run()
+    recipe, ds, run_dir = start.live_run()
     run = train.train(recipe, ds, run_dir, progress=False)
     got = {(p, r): run.evaluate(p, ds, random_init=r)["accuracy"] for p in ("knn", "linear") for r in (False, True)}
     print(f"{ds.describe()}\nlive run {run_dir}: " + ", ".join(

@@ -8,7 +8,7 @@ from barlow_lib import augment, models, recipes, train
 pytestmark = pytest.mark.core
 
 
-def test_one_fit_step_lowers_the_loss_on_its_batch():
+def test_train_on_batch_steps_lower_the_loss_on_their_batch():
     r = recipes.get("smoke").replace(batch_size=32)
     twin = models.build_twin(r, steps_per_epoch=10)  # compiled as `train` compiles it (XLA on JAX)
     rng = np.random.default_rng(0)

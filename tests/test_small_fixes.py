@@ -8,7 +8,7 @@ import numpy as np
 
 def test_static_sliders_show_images_at_their_own_size():
     from barlow_lib import augment
-    from barlow_lib.book import sliders
+    from barlow_lib.chapters import sliders
 
     for size in (16, 48):
         images = np.random.default_rng(0).integers(0, 255, (3, size, size, 3), dtype=np.uint8)

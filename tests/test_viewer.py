@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from barlow_lib import synthetic  # noqa: E402
-from barlow_lib.book.viewer import AugmentViewer  # noqa: E402
+from barlow_lib.chapters.viewer import AugmentViewer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_static_slider_shows_one_jitter_strength_alone(name):
     from PIL import Image
 
     from barlow_lib import augment
-    from barlow_lib.book import sliders
+    from barlow_lib.chapters import sliders
 
     (images, _), _ = synthetic.make(4, 1, seed=0)
     config = augment.AugmentConfig(image_size=32)
