@@ -118,6 +118,19 @@ def test_train_then_evaluate_knn_and_random_init(smoke_run):
     assert trained["accuracy"] != base["accuracy"]
 
 
+def test_a_random_init_backbone_is_the_same_each_time_and_does_not_reseed_the_notebook(smoke_run):
+    from barlow_lib.runs import Run
+
+    run = Run(smoke_run)
+    np.random.seed(3)
+    expected = np.random.rand(3)
+    np.random.seed(3)
+    first = run.load_backbone(random_init=True).get_weights()
+    assert np.array_equal(np.random.rand(3), expected)
+    second = run.load_backbone(random_init=True).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
 def test_linear_probe_protocol(smoke_run):
     r = last_json(cli("evaluate", "--run", smoke_run, "--protocol", "linear", "--quiet"))
     assert r["protocol"] == "linear" and 0.05 < r["accuracy"] <= 1.0
