@@ -29,7 +29,7 @@ from .errors import BarlowError
 from .recipes import Recipe
 
 SETTINGS = ("recipe", "data", "limit", "data_seed", "resize", "seed")  # what a resumed run must repeat
-_NEW_HISTORY = {"epoch": [], "loss": [], "knn_accuracy": [], "lr": [], "seconds": []}
+HISTORY_KEYS = ("epoch", "loss", "knn_accuracy", "lr", "seconds")  # one list each in history.json, a value per epoch
 _RETRAIN = "run the same `train` command again: it rewrites this file from the checkpoint"
 _RESTORE = "restore it, or train again into a new folder"
 
@@ -285,7 +285,7 @@ class Training:
     def restore(self, twin) -> tuple[int, dict]:
         """Load the checkpoint into ``twin``; (epochs done, history). history.json is rewritten to match."""
         if not self.run.checkpoint_path.exists():
-            return 0, {k: list(v) for k, v in _NEW_HISTORY.items()}
+            return 0, {k: [] for k in HISTORY_KEYS}
         meta = checkpoint.restore(self.run.checkpoint_path, twin, twin.optimizer)
         self.notes.append(f"resuming {self.run.path} after epoch {meta['epoch']}/{self.config['recipe']['epochs']}")
         history = {k: v for k, v in meta["history"].items() if k != "complete"}

@@ -19,7 +19,7 @@ from . import augment, diagnostics, distribute, evaluate, hardware, models
 from .data import Dataset, check_seed
 from .errors import BarlowError
 from .recipes import Recipe
-from .runs import Run, config_for
+from .runs import HISTORY_KEYS, Run, config_for
 
 KNN_MONITOR_TRAIN, KNN_MONITOR_EVAL = 10_000, 2_000
 
@@ -100,7 +100,7 @@ class Monitor:
         if self.progress:
             extra = f", kNN {knn:.1%}" if knn is not None else ""
             print(f"epoch {epoch}/{r.epochs}: loss {loss:.2f}{extra} ({seconds:.1f} s)")
-        return {"epoch": epoch, "loss": loss, "knn_accuracy": knn, "lr": lr, "seconds": round(seconds, 3)}
+        return dict(zip(HISTORY_KEYS, (epoch, loss, knn, lr, round(seconds, 3)), strict=True))
 
 
 def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, progress: bool = True,
