@@ -31,6 +31,8 @@ def markdown(result: dict) -> str:
         out.append(f"Command: `{result['command']}`  ")
     if result.get("data"):
         out.append(f"Data: {result['data']}  ")
+    if result.get("relabelled"):
+        out.append(f"Relabelled: {result['relabelled']}  ")
     prov = result.get("provenance")
     if prov:
         out.append(f"Measured on {provenance.describe(prov)}  ")
