@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -210,47 +211,97 @@ def test_an_unreadable_cache_file_is_rebuilt(tmp_path, monkeypatch):
 
 # ---- states a kill can leave, and the repair the same command makes ----------------------------------
 
-class Killed(BaseException):
-    """Stands for SIGKILL inside the process: nothing after it runs (not even `except Exception`)."""
+# `barlow-twins train` with every file write counted: the k-th write (argv[1]) SIGKILLs the process after its
+# temporary file is written and before the rename, as a kill arriving mid-write would. Each write's path is
+# logged (argv[2]) as it starts. A real SIGKILL: no `except`, `finally` or exit handler of the run ever runs.
+DIE_AT_WRITE = """
+import os, signal, sys
+from barlow_lib import files
+k, log, real, count = int(sys.argv[1]), sys.argv[2], files.atomic_write, [0]
+
+def counted(path, write):
+    count[0] += 1
+    with open(log, "a") as f:
+        f.write(f"{path}\\n")
+    if count[0] != k:
+        return real(path, write)
+
+    def write_then_die(tmp):
+        write(tmp)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, write_then_die)
+
+files.atomic_write = counted
+from barlow_lib.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
 
 
-def test_a_kill_after_any_write_is_finished_by_the_same_command(tmp_path, monkeypatch, finished):
-    """Kill the run at its k-th file write, for every k; each time, rerunning the command must bring the run
-    to the same finished state as the uninterrupted run (the bug: killed between the last checkpoint and the
-    last history write, a run stayed `complete: false` for good)."""
-    from barlow_lib import files, runs
+def intact(path: Path) -> bool:
+    """Whether a run file reads back whole (json parses; npz and .keras archives pass their checksums)."""
+    try:
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        else:
+            with zipfile.ZipFile(path) as z:
+                return z.testzip() is None
+        return True
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def run_files(folder: Path) -> set:
+    """What a run folder holds, less its lock, TensorBoard's event files and saved evaluations."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".lock"
+            and "tensorboard" not in p.relative_to(folder).parts and not p.name.startswith("eval-")}
+
+
+def test_a_sigkill_during_any_write_is_finished_by_the_same_command(tmp_path, finished):
+    """SIGKILL `barlow-twins train` (a real process) in the middle of its k-th file write, for every k until
+    it finishes unharmed. Each time the folder must hold whole files only: those of the k-1 finished writes
+    and the k-th write's temporary file, no half-written final file. Then the same command must bring it to
+    the state of the uninterrupted run: same files, same losses, complete, no temporary file left, and
+    `evaluate` answers as it does for the uninterrupted run. (A kill just after write k leaves the state of
+    a kill during write k+1 less its temporary file, so every moment between writes is covered.) Kills before
+    the first checkpoint leave config.json, provenance.json and diagnostics with no checkpoint: a folder the
+    rerun must resume into, not refuse."""
+    from barlow_lib import runs
 
     reference = json.loads((finished / "history.json").read_text())
-    real = files.atomic_write
-    k = 0
-    while True:
-        k += 1
-        out = tmp_path / f"k{k}"
-        calls = []
-
-        def dying_write(path, write, _k=k, _calls=calls):
-            _calls.append(path)
-            result = real(path, write)
-            if len(_calls) == _k:
-                raise Killed(path)
-            return result
-
-        monkeypatch.setattr(files, "atomic_write", dying_write)
-        try:
-            cli(*TRAIN, "--out", out, check=False)
-            killed = False
-        except Killed:
-            killed = True
-        monkeypatch.setattr(files, "atomic_write", real)
-        if not killed:
-            break  # k is past the last write: every write has been tried
+    accuracy = last_json(cli("evaluate", "--run", finished, "--quiet"))["accuracy"]
+    logs = []
+    for k in range(1, 40):
+        out, log = tmp_path / f"k{k}", tmp_path / f"k{k}.log"
+        proc = subprocess.run([sys.executable, "-c", DIE_AT_WRITE, str(k), str(log), *TRAIN, "--out", str(out)],
+                              capture_output=True, text=True, env=ENV, timeout=300, cwd=Path(__file__).parents[1])
+        writes = [Path(p) for p in (log.read_text().splitlines() if log.exists() else [])]
+        logs.append(writes)
+        if proc.returncode == 0:
+            assert len(writes) == k - 1 and last_json(proc)["complete"], proc.stdout[-2000:]
+            assert run_files(out) == run_files(finished)
+            break  # k is past the last write: a kill during every write has been tried
+        assert proc.returncode == -signal.SIGKILL and len(writes) == k, (k, proc.returncode, proc.stderr[-3000:])
+        dying = writes[-1]
+        done = {str(p.relative_to(out)) for p in writes[:-1]}
+        temp = {p for p in run_files(out) if Path(p).name.startswith(".")}
+        assert len(temp) == 1 and Path(next(iter(temp))).parent == dying.parent.relative_to(out) \
+            and Path(next(iter(temp))).name.startswith(f".{dying.stem}.tmp"), (k, dying, temp)
+        assert run_files(out) - temp == done, (k, dying)  # exactly the finished writes' files
+        assert all(intact(out / p) for p in done), (k, dying)
         res = last_json(cli(*TRAIN, "--out", out))
-        assert res["complete"] and res["epochs"] == 2, (k, calls[-1])
+        assert res["complete"] and res["epochs"] == 2, (k, dying)
+        assert run_files(out) == run_files(finished), (k, dying)  # no temporary file, nothing missing
         h = json.loads((out / "history.json").read_text())
-        np.testing.assert_allclose(h["loss"], reference["loss"], rtol=1e-5)
-        assert runs.Run(out).is_complete() and not list(out.rglob(".*.tmp*"))
-        assert last_json(cli("evaluate", "--run", out, "--quiet"))["accuracy"] >= 0
-    assert k > 10  # config, provenance, diagnostics, checkpoints, histories, exports
+        assert h["complete"] and h["epoch"] == reference["epoch"], (k, dying)
+        np.testing.assert_allclose(h["loss"], reference["loss"], rtol=1e-5, err_msg=f"k={k} {dying}")
+        assert runs.Run(out).is_complete()
+        assert last_json(cli("evaluate", "--run", out, "--quiet"))["accuracy"] == accuracy, (k, dying)
+    else:
+        pytest.fail("the run never finished")
+    names = [[p.relative_to(tmp_path / f"k{i + 1}") for p in w] for i, w in enumerate(logs)]
+    assert all(n == names[-1][: len(n)] for n in names), "every run makes the same writes in the same order"
+    assert len(names[-1]) > 10  # config, provenance, diagnostics, checkpoints, histories, exports
+    assert names[-1].count(Path("checkpoints/last.npz")) == 2 and names[-1][0] == Path("config.json")
 
 
 def test_lost_config_is_restored_from_the_checkpoint_only_for_the_same_settings(unfinished, tmp_path):

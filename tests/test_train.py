@@ -30,12 +30,12 @@ def uninterrupted(tmp_path_factory):
     """A short run trained in one go: what every interrupted run must end up equal to."""
     ds = data.load("synthetic", limit=256)
     recipe = recipes.get("smoke").replace(epochs=3, batch_size=32)
-    run = train.train(recipe, ds, tmp_path_factory.mktemp("whole") / "run", progress=False)
-    return recipe, ds, run.history()
+    return recipe, ds, train.train(recipe, ds, tmp_path_factory.mktemp("whole") / "run", progress=False)
 
 
 def test_resumed_run_equals_uninterrupted_run_and_same_seed_repeats(tmp_path, uninterrupted):
     recipe, ds, whole = uninterrupted
+    whole = whole.history()
     train.train(recipe, ds, tmp_path / "parts", progress=False, max_epochs=1)
     assert Run(tmp_path / "parts").history()["epoch"] == [1]
     parts = train.train(recipe, ds, tmp_path / "parts", progress=False).history()
@@ -69,15 +69,43 @@ def test_impossible_batch_sizes_are_refused_before_anything_is_written(tmp_path,
     assert not (tmp_path / "r").exists()
 
 
-def test_time_based_checkpoints_resume_exactly_from_the_last_one(tmp_path, uninterrupted):
-    """On accelerators checkpoints are written by elapsed time: a stop between them resumes from the last one
-    and still ends exactly where an uninterrupted run does."""
-    recipe, ds, whole = uninterrupted
-    run = train.train(recipe, ds, tmp_path / "sparse", progress=False, max_epochs=2, checkpoint_seconds=1e9)
+def test_a_stop_between_time_based_checkpoints_redoes_the_epochs_after_the_last_one(tmp_path, uninterrupted,
+                                                                                    monkeypatch):
+    """On accelerators checkpoints are written by elapsed time (``checkpoint_seconds``), not every epoch. With
+    a fake clock on which epoch 1 takes 70 s and later ones 10 s, a 60 s interval checkpoints epoch 1 but not
+    epoch 2; Ctrl-C during epoch 3 leaves the epoch-1 checkpoint, older than the last epoch finished. The same
+    call must redo epochs 2 and 3 from it and end exactly where the uninterrupted run does."""
     from barlow_lib import checkpoint
 
-    assert checkpoint.read_meta(run.checkpoint_path)["epoch"] == 2  # the stop epoch is always saved
-    assert sorted(run.diagnostics()) == [0, 1, 2]  # measured every snapshot epoch, checkpoint or not
-    done = train.train(recipe, ds, tmp_path / "sparse", progress=False, checkpoint_seconds=1e9).history()
-    assert done["epoch"] == [1, 2, 3] and done["complete"]
-    np.testing.assert_allclose(done["loss"], whole["loss"], rtol=1e-5)
+    recipe, ds, whole = uninterrupted
+    now, trained, real_epoch = [0.0], [], train.train_epoch
+
+    def timed_epoch(twin, inputs, batch_size, epoch, epochs, progress, stop_in=None):
+        if epoch == stop_in:
+            raise KeyboardInterrupt
+        trained.append(epoch)
+        loss = real_epoch(twin, inputs, batch_size, epoch, epochs, progress)
+        now[0] += 70.0 if epoch == 1 else 10.0
+        return loss
+
+    monkeypatch.setattr(train, "clock", lambda: now[0])
+    monkeypatch.setattr(train, "train_epoch", lambda *a: timed_epoch(*a, stop_in=3))
+    out = tmp_path / "sparse"
+    with pytest.raises(KeyboardInterrupt):
+        train.train(recipe, ds, out, progress=False, checkpoint_seconds=60)
+    run = Run(out)
+    assert trained == [1, 2] and checkpoint.read_meta(run.checkpoint_path)["epoch"] == 1  # epoch 2: no checkpoint
+    assert run.history()["epoch"] == [1] and not run.is_complete()
+    assert sorted(run.diagnostics()) == [0, 1, 2]  # measured at every snapshot epoch, checkpoint or not
+
+    trained.clear()
+    monkeypatch.setattr(train, "train_epoch", timed_epoch)
+    done = train.train(recipe, ds, out, progress=False, checkpoint_seconds=60)
+    assert trained == [2, 3], "the epochs after the last checkpoint are trained again, the ones before it not"
+    assert checkpoint.read_meta(done.checkpoint_path)["epoch"] == 3  # the last epoch is saved whatever the clock
+    h = done.history()
+    assert h["epoch"] == [1, 2, 3] and h["complete"]
+    assert h["loss"] == whole.history()["loss"], "bit for bit the losses of the run that was never stopped"
+    for epoch, snapshot in whole.diagnostics().items():  # epoch 2's measured again, by the redone epoch
+        for key, value in snapshot.items():
+            np.testing.assert_array_equal(done.diagnostics()[epoch][key], value, err_msg=f"{epoch} {key}")

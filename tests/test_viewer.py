@@ -1,10 +1,13 @@
 """The augmentation sliders drive the pipeline: moving one changes the drawn views."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 pytest.importorskip("ipywidgets")
 
 from barlow_lib import synthetic  # noqa: E402
+from barlow_lib.augment import AugmentConfig  # noqa: E402
 from barlow_lib.chapters.viewer import AugmentViewer  # noqa: E402
 
 
@@ -14,9 +17,28 @@ def viewer():
     return AugmentViewer(x, seed=0)
 
 
-def test_every_augmentation_parameter_has_a_slider(viewer):
-    assert {"flip_prob", "jitter_prob", "brightness", "blur_prob", "grayscale_prob", "solarize_prob",
-            "solarize_threshold", "crop_min", "hue"} <= set(viewer.sliders)
+# the fields of AugmentConfig that are not a probability or strength to look at, and why
+NO_SLIDER = {
+    "image_size": "the images' own size: the viewer shows the images it is given",
+    "output_size": "the viewer draws views at the images' own size, whatever a recipe trains on",
+    "blur_kernel": "the blur's support in pixels, fixed by the recipe; sigma (which has sliders) sets its strength",
+}
+
+
+def test_every_augmentation_parameter_has_a_slider_that_sets_it(viewer):
+    """Every field of AugmentConfig, not a hand-picked list: a new field without a slider fails here."""
+    fields = {f.name for f in dataclasses.fields(AugmentConfig)}
+    assert set(NO_SLIDER) <= fields, "a field named in NO_SLIDER is no longer in AugmentConfig"
+    assert set(viewer.sliders) == fields - set(NO_SLIDER)
+    for name, slider in viewer.sliders.items():
+        old = slider.value
+        assert slider.min <= getattr(AugmentConfig(), name) <= slider.max, name  # the default is reachable
+        new = old + slider.step if old + slider.step <= slider.max else old - slider.step  # one step
+        slider.value = new
+        try:
+            assert getattr(viewer.current_config(), name) == pytest.approx(new), name
+        finally:
+            slider.value = old
 
 
 @pytest.mark.parametrize("name,value", [("grayscale_prob", 1.0), ("crop_min", 0.3), ("brightness", 0.0),
