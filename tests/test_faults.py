@@ -5,7 +5,6 @@ same command finishes.
 Slower than the unit suite (it trains many tiny runs): `pytest -m faults`, a step of its own in .ci/run.
 """
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -64,7 +63,8 @@ def garble(path: Path):
 # (which run, what to damage, how, the command after the run folder, what the error must say)
 DAMAGED = [
     ("finished", "config.json", truncate, ("evaluate", "--quiet"), "config.json is damaged"),
-    ("finished", "config.json", lambda p: p.write_text('{"recipe": 1}'), ("evaluate", "--quiet"), "config.json is damaged"),
+    ("finished", "config.json", lambda p: p.write_text('{"recipe": 1}'), ("evaluate", "--quiet"),
+     "config.json is damaged"),
     ("finished", "history.json", garble, ("evaluate", "--quiet"), "history.json is damaged"),
     ("finished", "backbone.keras", truncate, ("evaluate", "--quiet"), "backbone.keras cannot be loaded"),
     ("finished", "provenance.json", truncate, ("record",), "provenance.json is damaged"),
