@@ -62,11 +62,14 @@ def test_every_parameter_and_import_is_used(path):
     for name in re.findall(r"^([A-Z_]+) = ", code[0].source, re.M):
         assert re.search(rf"\b{name}\b", rest), f"parameter {name} is declared but never read"
     setup, later = python_of(code[1].source), "\n".join(python_of(c.source) for c in code[2:])
-    for node in ast.walk(ast.parse(setup)):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                name = (alias.asname or alias.name).split(".")[0]
-                assert re.search(rf"\b{name}\b", later + setup.replace(f"import {name}", "")), f"unused import {name}"
+    tree = ast.parse(setup)
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    import_lines = {line for n in imports for line in range(n.lineno, n.end_lineno + 1)}
+    rest_of_setup = "\n".join(t for i, t in enumerate(setup.splitlines(), 1) if i not in import_lines)
+    for node in imports:
+        for alias in node.names:
+            name = (alias.asname or alias.name).split(".")[0]
+            assert re.search(rf"\b{name}\b", later + rest_of_setup), f"unused import {name}"
 
 
 def test_every_install_cell_uses_the_configured_repository():
