@@ -73,8 +73,14 @@ class Run:
         return config
 
     def recipe(self) -> Recipe:
+        recipe = self.config()["recipe"]
+        unknown = _unknown_settings(recipe)
+        if unknown:
+            raise BarlowError(f"{self.config_path} was written by a newer barlow_lib: this version does not know "
+                              f"the settings {', '.join(unknown)}.", "use the barlow_lib version that trained it "
+                              "(its provenance.json names the commit), or train again into a new folder")
         try:
-            return Recipe.from_dict(self.config()["recipe"])
+            return Recipe.from_dict(recipe)
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise BarlowError(f"{self.config_path} is damaged (its recipe: {exc}).", _RESTORE) from exc
 
@@ -326,6 +332,24 @@ class Training:
         prov |= {"end": provenance.collect(), "train_seconds": round(sum(history["seconds"]), 1)}
         files.write_json(self.run.provenance_path, prov)
         files.write_json(self.run.history_path, {**history, "complete": True})  # last: the run is finished
+
+
+def _unknown_settings(recipe) -> list[str]:
+    """Fields of a saved recipe that this version's Recipe, ModelSpec or AugmentConfig lacks."""
+    import dataclasses
+
+    from .augment import AugmentConfig
+    from .recipes import ModelSpec
+
+    if not isinstance(recipe, dict):
+        return []
+    out = []
+    for prefix, d, cls in (("", recipe, Recipe), ("model.", recipe.get("model"), ModelSpec),
+                           ("augment.", recipe.get("augment"), AugmentConfig)):
+        if isinstance(d, dict):
+            known = {f.name for f in dataclasses.fields(cls)}
+            out += [prefix + k for k in d if k not in known]
+    return out
 
 
 def _load_model(path: Path):

@@ -112,3 +112,95 @@ def test_a_valid_very_large_image_is_not_called_corrupt(tmp_path):
     assert "corrupt" not in proc.stderr
     shutil.move(big, tmp_path / "huge.png")  # the fix: move it out of the folder
     assert last_json(cli(*args))["complete"]
+
+
+# ---- fixes that lead somewhere ------------------------------------------------------------------------
+
+TRAIN = ("train", *SMOKE, "--data", "synthetic", "--limit", "128")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("records") / "finished"
+    assert last_json(cli(*TRAIN, "--epochs", "2", "--out", out))["complete"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def unfinished(tmp_path_factory):
+    from barlow_lib import data, recipes, train
+
+    out = tmp_path_factory.mktemp("records") / "unfinished"
+    train.train(recipes.get("smoke").replace(epochs=2, batch_size=32), data.load("synthetic", limit=128), out,
+                progress=False, max_epochs=1)
+    return out
+
+
+def copy(run, tmp_path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
+def test_limit_1_is_told_to_raise_the_limit_not_to_use_batch_size_1(tmp_path):
+    proc = cli("train", *SMOKE, "--data", "synthetic", "--limit", "1", "--out", tmp_path / "r", check=False)
+    assert_clean_error(proc, "--limit")
+    assert "--batch-size 1" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+    assert last_json(cli("train", *SMOKE, "--data", "synthetic", "--limit", "2", "--batch-size", "2",
+                         "--out", tmp_path / "r"))["complete"]
+
+
+def test_classes_of_one_image_are_told_to_add_a_test_split(tmp_path):
+    root = class_folder(tmp_path / "d" / "train", classes=4, per_class=1, size=32)
+    args = ("train", *SMOKE, "--batch-size", "2", "--data", tmp_path / "d", "--out", tmp_path / "r")
+    proc = cli(*args, check=False)
+    assert_clean_error(proc, "single image", "DIR/test/<class>")
+    assert "batch-size" not in proc.stderr
+    class_folder(tmp_path / "d" / "test", classes=4, per_class=1, size=32)  # the fix
+    assert root.exists() and last_json(cli(*args))["complete"]
+
+
+def test_a_nan_loss_is_told_to_start_a_new_folder_not_to_resume(tmp_path, monkeypatch):
+    import keras
+
+    real = keras.Model.train_on_batch
+    monkeypatch.setattr(keras.Model, "train_on_batch", lambda self, *a, **k: {"loss": float("nan")})
+    proc = cli(*TRAIN, "--out", tmp_path / "r", check=False)
+    assert_clean_error(proc, "the loss became nan", "new folder", "lower --lr")
+    assert "restart from it" not in proc.stderr
+    monkeypatch.setattr(keras.Model, "train_on_batch", real)
+    assert last_json(cli(*TRAIN, "--lr", "1e-4", "--out", tmp_path / "new"))["complete"]
+
+
+@pytest.mark.parametrize("meta", [[1, 2], {"epoch": 1, "config": {}}, "text"], ids=["list", "no-history", "string"])
+def test_a_checkpoint_whose_meta_is_not_what_save_writes_is_named_and_its_fix_works(unfinished, tmp_path, meta):
+    run = copy(unfinished, tmp_path)
+    ckpt = run / "checkpoints" / "last.npz"
+    with np.load(ckpt) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(ckpt, **arrays)
+    args = (*TRAIN, "--epochs", "2", "--out", run)
+    assert_clean_error(cli(*args, check=False), "last.npz is damaged", "history.json")
+    ckpt.unlink()  # the fix: delete it and history.json
+    (run / "history.json").unlink()
+    assert last_json(cli(*args))["complete"]
+
+
+def test_a_config_from_a_newer_version_is_not_called_damaged(finished, tmp_path):
+    run = copy(finished, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    config["recipe"]["model"]["attention"] = True
+    (run / "config.json").write_text(json.dumps(config))
+    proc = cli("evaluate", "--run", run, "--quiet", check=False)
+    assert_clean_error(proc, "newer barlow_lib", "model.attention", "train again into a new folder")
+    assert "damaged" not in proc.stderr
+
+
+def test_an_npz_data_file_is_closed_after_loading(tmp_path, monkeypatch):
+    from barlow_lib import data
+
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((8, 8, 8, 3), np.uint8), y_train=np.arange(8) % 2)
+    opened, real = [], np.load
+    monkeypatch.setattr(np, "load", lambda *a, **k: opened.append(real(*a, **k)) or opened[-1])
+    data.load(str(tmp_path / "d.npz"))
+    assert opened and all(f.fid is None and f.zip is None for f in opened), "the .npz file was left open"
