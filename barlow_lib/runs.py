@@ -17,6 +17,8 @@ exports. So a kill at any moment leaves a run that the same command brings to on
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import shutil
 import time
 import zipfile
@@ -36,13 +38,36 @@ _RESTORE = "restore it, or train again into a new folder"
 
 def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
     """What a run records about how it was made (``ds`` carries its own provenance: ``data.load``)."""
-    return {"recipe": recipe.to_dict(), "data": ds.source or ds.name, "limit": ds.limit, "data_seed": ds.seed,
+    return {"recipe": recipe.to_dict(), "data": absolute_source(ds.source or ds.name), "limit": ds.limit, "data_seed": ds.seed,
             "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
 
 
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
-    return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)]
+    return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
+            and not (k == "data" and _same_data(old.get(k), new.get(k)))]
+
+
+def absolute_source(source: str) -> str:
+    """A data path as an absolute path (so the run can be evaluated from any folder); named sources as they are."""
+    from .data import SOURCES
+
+    if source in SOURCES or not Path(source).expanduser().exists():
+        return source
+    return str(Path(source).expanduser().resolve())
+
+
+def _same_data(a, b) -> bool:
+    """Two recorded data sources name the same data (a path typed relative then, absolute now)."""
+    if a == b:
+        return True
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return absolute_source(a) == absolute_source(b)
+
+
+def _class_name(ds, c) -> str:
+    return repr(ds.classes[c]) if c < len(ds.classes) else str(int(c))
 
 
 class Run:
@@ -112,6 +137,10 @@ class Run:
                                   "delete it (it is a measurement made during training, not needed to resume)") from exc
         return out
 
+    def require_complete(self):
+        """Refuse a run that has not finished training (reads history.json; loads no model)."""
+        self._require_complete()
+
     def _require_complete(self):
         if not self.is_complete():
             raise BarlowError(f"run {self.path} has not finished training ({self.state()}).",
@@ -145,14 +174,20 @@ class Run:
 
     # ---- evaluation ------------------------------------------------------------------------------
     def evaluate(self, protocol: str = "knn", data=None, *, random_init: bool = False, limit: int | None = None,
-                 label_fraction: float | None = None, output: str = "backbone", progress: bool = False) -> dict:
+                 label_fraction: float | None = None, output: str = "backbone", progress: bool = False,
+                 image_size: int | None = None) -> dict:
         """kNN or linear-probe accuracy of this run's backbone (or of the same network untrained).
 
         ``data``: a ``Dataset``, a source for ``data.load`` or None (the run's own training data);
         ``label_fraction``: fit the probe (or fill the kNN memory) with a class-balanced share of the labels;
         ``output="projector"``: probe the trained projector's output instead (what the keras-io example did).
-        Returns the result with its confusion matrix; ``save_evaluation`` writes it next to the run.
+        ``image_size``: resize ``data`` to this side (default: as the run's training data was).
+        Returns the result with its confusion matrix and ``warnings`` (a degenerate evaluation: a class with
+        no training images, too few images to choose the probe's L2 strength); ``save_evaluation`` writes it
+        next to the run. One class only is refused: any features would score 100%.
         """
+        import warnings
+
         from . import data as data_sources
         from . import evaluate
 
@@ -167,7 +202,7 @@ class Run:
                               "use e.g. `label_fraction` 0.1")
         ds = data if isinstance(data, data_sources.Dataset) else data_sources.load(
             data or config["data"], limit=limit, seed=config.get("data_seed", config["seed"]),
-            image_size=config.get("resize"))
+            image_size=image_size or config.get("resize"))
         ds.require_labels()
         size = config["recipe"]["augment"]["image_size"]
         if ds.image_size != size:
@@ -176,6 +211,12 @@ class Run:
                               f"`image_size` {size})")
         keep = np.arange(len(ds.y_train)) if label_fraction is None else evaluate.label_subset(ds.y_train,
                                                                                               label_fraction)
+        found = np.union1d(ds.y_train[keep], ds.y_eval)
+        if len(found) < 2:
+            raise BarlowError(f"{ds.name} has images of one class only, so any features would score 100%.",
+                              "evaluate on labelled data of two or more classes")
+        notes = [f"class {_class_name(ds, c)} has evaluation images but no training images: they are all "
+                 "counted wrong" for c in np.setdiff1d(ds.y_eval, ds.y_train[keep])]
         backbone = self.load_backbone(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train[keep], progress=progress)
         f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=progress)
@@ -183,23 +224,34 @@ class Run:
             projector = self.load_projector()
             f_train, f_eval = (evaluate.project(projector, f) for f in (f_train, f_eval))
         n_classes = len(ds.classes) or int(max(ds.y_train.max(), ds.y_eval.max())) + 1
-        res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval, n_classes=n_classes)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", evaluate.EvaluationWarning)
+            res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval,
+                                             n_classes=n_classes)
+        notes += [str(w.message) for w in caught if issubclass(w.category, evaluate.EvaluationWarning)]
         return {"protocol": protocol, "accuracy": round(res["accuracy"], 4), "split": ds.eval_split,
                 "n_train": len(keep), "n_eval": len(ds.x_eval), "random_init": random_init,
                 "data": ds.source or ds.name, "recipe": config["recipe"]["name"], "run": str(self.path),
                 "seconds": round(time.perf_counter() - t0, 1), "label_fraction": label_fraction, "output": output,
-                "classes": list(ds.classes),
+                "classes": list(ds.classes), "warnings": notes, "limit": limit,
                 "confusion": evaluate.confusion_matrix(ds.y_eval, res["predictions"], n_classes).tolist()}
 
     def evaluation_path(self, protocol: str, random_init: bool = False, label_fraction: float | None = None,
-                        output: str = "backbone") -> Path:
+                        output: str = "backbone", data: str | None = None, limit: int | None = None) -> Path:
+        """``data``/``limit``: measured on other data than the run's own (or a subset): named so, never over
+        the run's own result."""
         labels = "" if label_fraction is None else f"-labels{label_fraction:g}"
         where = "" if output == "backbone" else f"-{output}"
-        return self.path / f"eval-{protocol}{where}{labels}{'-random-init' if random_init else ''}.json"
+        other = ""
+        if data is not None and not _same_data(data, self.config()["data"]):
+            slug = re.sub(r"[^A-Za-z0-9]+", "_", Path(str(data)).name).strip("_")[:24] or "data"
+            other = f"-data-{slug}-{hashlib.sha1(str(data).encode()).hexdigest()[:6]}"
+        other += "" if limit is None else f"-limit{limit}"
+        return self.path / f"eval-{protocol}{where}{labels}{other}{'-random-init' if random_init else ''}.json"
 
     def save_evaluation(self, result: dict) -> Path:
         path = self.evaluation_path(result["protocol"], result["random_init"], result.get("label_fraction"),
-                                    result.get("output", "backbone"))
+                                    result.get("output", "backbone"), result.get("data"), result.get("limit"))
         return files.write_json(path, {**result, "provenance": provenance.collect()})
 
     def evaluations(self) -> dict:

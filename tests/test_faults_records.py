@@ -204,3 +204,179 @@ def test_an_npz_data_file_is_closed_after_loading(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "load", lambda *a, **k: opened.append(real(*a, **k)) or opened[-1])
     data.load(str(tmp_path / "d.npz"))
     assert opened and all(f.fid is None and f.zip is None for f in opened), "the .npz file was left open"
+
+
+# ---- records: whole or not at all, never over another, from read-only runs ----------------------------
+
+class Killed(BaseException):
+    """Stands for SIGKILL inside the process: nothing after it runs (not even `except Exception`)."""
+
+
+def tiny_data(path: Path, classes=2, n=72, size=16, **extra) -> Path:
+    """Labelled images whose validation split (8 images) is smaller than t-SNE's usual perplexity of 30."""
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % classes
+    x = (rng.integers(0, 100, (n, size, size, 3)) + 60 * y[:, None, None, None]).astype(np.uint8)
+    np.savez(path, x_train=x, y_train=y, **extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A finished run on tiny data (its data file beside it)."""
+    root = tmp_path_factory.mktemp("tiny")
+    data = tiny_data(root / "tiny.npz")
+    assert last_json(cli("train", *SMOKE, "--data", data, "--out", root / "run"))["complete"]
+    return root / "run"
+
+
+RECORD = ("--no-supervised", "--quiet")
+
+
+@pytest.fixture(scope="module")
+def recorded(tiny, tmp_path_factory):
+    """The tiny run's record; no model is loaded before the first measurement (completeness is read)."""
+    from barlow_lib import runs
+
+    out = tmp_path_factory.mktemp("recorded") / "tiny"
+    state = {"measuring": False}
+    real_evaluate, real_load = runs.Run.evaluate, runs._load_model
+
+    def evaluate(self, *a, **k):
+        state["measuring"] = True
+        return real_evaluate(self, *a, **k)
+
+    def load_model(path):
+        assert state["measuring"], f"{path} was loaded only to check that the run finished"
+        return real_load(path)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs.Run, "evaluate", evaluate)
+        mp.setattr(runs, "_load_model", load_model)
+        last_json(cli("record", "--run", tiny, "--out", out, *RECORD))
+    return out
+
+
+def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(recorded, monkeypatch):
+    from barlow_lib import records
+
+    monkeypatch.setenv("BARLOW_RECORDS", str(recorded.parent))
+    assert records.available() == ["tiny"]
+    rec = records.load("tiny")
+    assert rec["n_eval"] == 8 and rec["map"]["images"] == 8 and rec["map"]["perplexity"] < 8
+    assert rec.arrays["map_trained"].shape == (8, 2) and np.isfinite(rec.arrays["map_trained"]).all()
+
+
+def test_the_committed_book_record_still_loads():
+    from barlow_lib import records
+
+    rec = records.load("cpu")
+    assert rec is not None and "arrays" not in rec.data and rec.arrays["map_trained"].shape[1] == 2
+
+
+def test_a_killed_record_leaves_nothing_that_looks_like_a_record(tiny, tmp_path, monkeypatch):
+    from barlow_lib import files, records
+
+    monkeypatch.setenv("BARLOW_RECORDS", str(tmp_path))
+    real = files.atomic_write
+
+    def dying(path, write):
+        if Path(path).name == "arrays.npz":
+            raise Killed(path)
+        return real(path, write)
+
+    monkeypatch.setattr(files, "atomic_write", dying)
+    with pytest.raises(Killed):
+        cli("record", "--run", tiny, "--out", tmp_path / "rec", *RECORD)
+    monkeypatch.setattr(files, "atomic_write", real)
+    assert records.available() == [] and records.load("rec") is None
+    # a SIGKILL leaves the hidden staging folder itself: never listed, removed by the next record
+    stale = tmp_path / f".rec{files.TEMP_MARK}999999999"
+    stale.mkdir()
+    (stale / "record.json").write_text("{}")
+    assert records.available() == []
+    last_json(cli("record", "--run", tiny, "--out", tmp_path / "rec", *RECORD))
+    assert records.available() == ["rec"] and records.load("rec")["n_eval"] == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"], "a temporary file or folder was left behind"
+
+
+def test_a_second_record_is_refused_before_measuring_and_moved_data_can_be_named(tiny, recorded, tmp_path,
+                                                                                  monkeypatch):
+    from barlow_lib import runs
+
+    before = {p.name: p.read_bytes() for p in recorded.iterdir()}
+    real_evaluate = runs.Run.evaluate
+
+    def no_measuring(self, *a, **k):
+        raise AssertionError("measured before checking --out")
+
+    monkeypatch.setattr(runs.Run, "evaluate", no_measuring)
+    assert_clean_error(cli("record", "--run", tiny, "--out", recorded, *RECORD, check=False),
+                       "already holds a record", "another folder")
+    assert {p.name: p.read_bytes() for p in recorded.iterdir()} == before
+    (tmp_path / "file").write_text("x")
+    assert_clean_error(cli("record", "--run", tiny, "--out", tmp_path / "file" / "rec", *RECORD, check=False),
+                       "could not write")
+    monkeypatch.setattr(runs.Run, "evaluate", real_evaluate)
+    # the fix: another folder; the run's data has moved meanwhile, and --data says where it is now
+    run = copy(tiny, tmp_path)
+    moved = shutil.copy(tiny.parent / "tiny.npz", tmp_path / "moved.npz")
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "gone.npz")}))
+    assert_clean_error(cli("record", "--run", run, "--out", tmp_path / "rec", *RECORD, check=False),
+                       "gone.npz", "--data")
+    assert not (tmp_path / "rec").exists()
+    last_json(cli("record", "--run", run, "--out", tmp_path / "rec", "--data", moved, *RECORD))
+    assert json.loads((tmp_path / "rec" / "record.json").read_text())["n_eval"] == 8
+
+
+def test_two_records_into_one_folder_the_later_one_is_refused(tiny, tmp_path, monkeypatch):
+    from barlow_lib import records
+
+    out = tmp_path / "rec"
+    real = records._pictures
+
+    def another_process_finishes_first(*a, **k):
+        out.mkdir()
+        (out / "record.json").write_text('{"theirs": true}')
+        (out / "arrays.npz").write_bytes(b"theirs")
+        return real(*a, **k)
+
+    monkeypatch.setattr(records, "_pictures", another_process_finishes_first)
+    assert_clean_error(cli("record", "--run", tiny, "--out", out, *RECORD, check=False), "already holds a record")
+    assert (out / "record.json").read_text() == '{"theirs": true}' and (out / "arrays.npz").read_bytes() == b"theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"]
+
+
+def test_a_damaged_or_mismatched_record_is_named(recorded, tmp_path, monkeypatch):
+    from barlow_lib import records
+    from barlow_lib.errors import BarlowError
+
+    monkeypatch.setenv("BARLOW_RECORDS", str(tmp_path))
+    torn = Path(shutil.copytree(recorded, tmp_path / "torn"))
+    arrays = torn / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+    with pytest.raises(BarlowError, match="arrays.npz"):
+        records.load("torn")
+    mixed = Path(shutil.copytree(recorded, tmp_path / "mixed"))  # a record.json beside another record's arrays
+    data = json.loads((mixed / "record.json").read_text())
+    data.pop("arrays")  # as records written before the list were
+    data["map"]["images"] = 1000
+    (mixed / "record.json").write_text(json.dumps(data))
+    with pytest.raises(BarlowError, match="different records"):
+        records.load("mixed")
+
+
+@pytest.mark.skipif(subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0,
+                    reason="needs `unshare -rm` (user and mount namespaces)")
+def test_a_finished_run_on_read_only_media_can_be_recorded(tiny, tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = {**ENV, "MNT": str(mnt), "PY": sys.executable, "BARLOW_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(["unshare", "-rm", "bash", "-c", f"""
+        mount -t tmpfs -o size=64m tmpfs "$MNT" || exit 99
+        cp -r "{tiny}" "$MNT/run" && mount -o remount,ro "$MNT" || exit 98
+        "$PY" -m barlow_lib record --run "$MNT/run" --out "{tmp_path}/rec" {' '.join(RECORD)}; echo "rc=$?"
+        """], capture_output=True, text=True, env=env, timeout=600, cwd=Path(__file__).parents[1])
+    assert "rc=0" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and (tmp_path / "rec" / "arrays.npz").exists()
