@@ -263,9 +263,16 @@ class Run:
         """True when this folder already holds the finished run ``config`` describes (read only)."""
         try:
             return (self.config_path.exists() and not differences(self.config(), config) and self.is_complete()
-                    and _intact(self.backbone_path) and _intact(self.projector_path))
+                    and _intact(self.backbone_path) and _intact(self.projector_path) and self._mirrors_checkpoint())
         except BarlowError:
             return False
+
+    def _mirrors_checkpoint(self) -> bool:
+        """history.json holds the checkpoint's epochs (it is rewritten from the checkpoint when it does not)."""
+        if not self.checkpoint_path.exists():
+            return True  # a finished run copied without its weights: history.json is all there is
+        saved = checkpoint.read_meta(self.checkpoint_path)["history"]
+        return {k: v for k, v in self.history().items() if k != "complete"} == saved
 
     @contextlib.contextmanager
     def training(self, config: dict):

@@ -380,3 +380,58 @@ def test_a_finished_run_on_read_only_media_can_be_recorded(tiny, tmp_path):
         """], capture_output=True, text=True, env=env, timeout=600, cwd=Path(__file__).parents[1])
     assert "rc=0" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and (tmp_path / "rec" / "arrays.npz").exists()
+
+
+def test_a_history_longer_than_the_checkpoint_on_a_finished_run_is_rewritten(tiny, tmp_path):
+    run = copy(tiny, tmp_path)
+    good = json.loads((run / "history.json").read_text())
+    longer = {k: v + v if isinstance(v, list) else v for k, v in good.items()}  # a second, phantom epoch
+    (run / "history.json").write_text(json.dumps(longer))
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert last_json(cli("train", *SMOKE, "--data", data, "--out", run))["epochs"] == 1
+    assert json.loads((run / "history.json").read_text()) == good
+
+
+# ---- evaluations: degenerate ones said, other data kept apart, paths from anywhere ----------------------
+
+def test_evaluating_other_data_keeps_the_runs_own_result(tiny, tmp_path):
+    run = copy(tiny, tmp_path)
+    own = last_json(cli("evaluate", "--run", run, "--quiet"))
+    saved = (run / "eval-knn.json").read_bytes()
+    other = tiny_data(tmp_path / "other.npz", n=40)
+    theirs = last_json(cli("evaluate", "--run", run, "--data", other, "--quiet"))
+    assert (run / "eval-knn.json").read_bytes() == saved and own["data"] != theirs["data"]
+    (kept,) = run.glob("eval-knn-data-other*.json")
+    assert json.loads(kept.read_text())["data"] == theirs["data"]
+
+
+def test_evaluate_on_data_of_another_size_suggests_a_flag_it_has(tiny, tmp_path):
+    other = tiny_data(tmp_path / "big.npz", size=24)
+    assert_clean_error(cli("evaluate", "--run", tiny, "--data", other, check=False), "--image-size 16")
+    assert last_json(cli("evaluate", "--run", tiny, "--data", other, "--image-size", "16", "--quiet"))["n_eval"] == 8
+
+
+def test_degenerate_evaluations_are_refused_or_warned(tiny, tmp_path):
+    one = tiny_data(tmp_path / "one.npz", classes=1, n=40)
+    assert_clean_error(cli("evaluate", "--run", tiny, "--data", one, check=False), "one class")
+    unseen = tiny_data(tmp_path / "unseen.npz", n=40, x_test=np.zeros((4, 16, 16, 3), np.uint8),
+                       y_test=np.array([0, 1, 2, 2]))
+    proc = cli("evaluate", "--run", tiny, "--data", unseen, "--quiet")
+    assert "warning: class 2 has evaluation images but no training images" in proc.stderr
+    proc = cli("evaluate", "--run", tiny, "--protocol", "linear", "--limit", "6", "--quiet")
+    assert "warning: the linear probe has 6 training images, too few" in proc.stderr
+    quiet = cli("evaluate", "--run", tiny, "--protocol", "linear", "--quiet")
+    assert "warning" not in quiet.stderr  # an ordinary evaluation warns of nothing
+
+
+def test_a_relative_data_path_is_stored_so_the_run_works_from_any_folder(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    tiny_data(tmp_path / "a" / "d.npz")
+    monkeypatch.chdir(tmp_path / "a")
+    cli("train", *SMOKE, "--data", "d.npz", "--out", tmp_path / "run")
+    monkeypatch.chdir(tmp_path)
+    assert last_json(cli("evaluate", "--run", tmp_path / "run", "--quiet"))["n_eval"] == 8
+    # a run that stored the path as typed (earlier versions) resumes from where it was typed
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "data": "a/d.npz"}))
+    assert "nothing to train" in cli("train", *SMOKE[:-1], "--data", "a/d.npz", "--out", tmp_path / "run").stdout
