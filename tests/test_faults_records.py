@@ -435,3 +435,70 @@ def test_a_relative_data_path_is_stored_so_the_run_works_from_any_folder(tmp_pat
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "data": "a/d.npz"}))
     assert "nothing to train" in cli("train", *SMOKE[:-1], "--data", "a/d.npz", "--out", tmp_path / "run").stdout
+
+
+# ---- previews: an image file whole or not at all -----------------------------------------------------
+
+def test_a_preview_with_an_unknown_extension_is_refused_before_reading_data_and_the_fix_works(tmp_path):
+    proc = cli("augment-preview", "--data", tmp_path / "nowhere", "--out", tmp_path / "views.xyz", check=False)
+    assert_clean_error(proc, ".xyz", "end --out with .png", f"--out {tmp_path / 'views'}.png")
+    assert not list(tmp_path.iterdir())
+    cli("augment-preview", "--out", tmp_path / "views.png", "--n", "2")
+    assert Image.open(tmp_path / "views.png").format == "PNG"
+
+
+@pytest.mark.parametrize("fault", ["kill", "full-disk"])
+def test_a_preview_that_fails_as_it_writes_leaves_the_previous_one_whole(tmp_path, monkeypatch, fault):
+    import errno
+
+    from matplotlib.figure import Figure
+
+    out = tmp_path / "views.png"
+    cli("augment-preview", "--out", out, "--n", "2")
+    good = out.read_bytes()
+    real = Figure.savefig
+
+    def failing(self, fname, *a, **k):
+        Path(fname).write_bytes(b"\x89PNG\r\n")  # the first bytes, then the fault
+        if fault == "kill":
+            raise Killed(fname)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", failing)
+    if fault == "kill":
+        with pytest.raises(Killed):
+            cli("augment-preview", "--out", out, "--n", "3")
+    else:
+        assert_clean_error(cli("augment-preview", "--out", out, "--n", "3", check=False), "could not write",
+                           "No space left", "free some space")
+    monkeypatch.setattr(Figure, "savefig", real)
+    assert out.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == ["views.png"]
+
+
+# ---- signals: Ctrl-C while TensorFlow imports, SIGTERM while training ----------------------------------
+
+def test_ctrl_c_while_starting_says_so_without_a_traceback(tmp_path):
+    for delay in (0.5, 2.0):
+        proc = subprocess.Popen([sys.executable, "-m", "barlow_lib", "info", "--recipe", "smoke"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, (delay, proc.returncode, err[-2000:])
+        assert "Traceback" not in err and err.startswith("error: interrupted") and "fix: run the same command" in err
+
+
+def test_sigterm_while_training_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "barlow_lib", "train", "--recipe", "smoke", "--data", "synthetic", "--epochs", "4",
+           "--limit", "512", "--batch-size", "32", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out / "history.json").exists() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "error: stopped by SIGTERM" in err and "it resumes after" in err
+    resumed = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert resumed.returncode == 0 and json.loads(resumed.stdout.splitlines()[-1])["complete"], resumed.stderr[-2000:]
