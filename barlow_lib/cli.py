@@ -91,11 +91,11 @@ def cmd_augment_preview(args):
     if args.n < 1:
         raise BarlowError(f"--n {args.n}: the preview shows 1 or more images.", "use --n 8")
     import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
 
     from .files import atomic_write
 
-    formats = plt.figure().canvas.get_supported_filetypes()
-    plt.close("all")
+    formats = FigureCanvasBase.get_supported_filetypes()
     fmt = os.path.splitext(args.out)[1].lower().lstrip(".")
     if fmt not in formats:  # before any data is read
         raise BarlowError(f"--out {args.out}: the preview is saved as an image file, and "

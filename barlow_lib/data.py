@@ -120,6 +120,22 @@ def load(source: str, *, limit: int | None = None, seed: int = 0, image_size: in
     return ds.replace(source=str(source), limit=limit, seed=seed, resized_to=image_size)
 
 
+def absolute_source(source: str) -> str:
+    """A data path as an absolute path (so the run can be evaluated from any folder); named sources as they are."""
+    if source in SOURCES or not Path(source).expanduser().exists():
+        return source
+    return str(Path(source).expanduser().resolve())
+
+
+def same_data(a, b) -> bool:
+    """Two recorded data sources name the same data (a path typed relative then, absolute now)."""
+    if a == b:
+        return True
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return absolute_source(a) == absolute_source(b)
+
+
 def split_validation(ds: Dataset, fraction: float = 0.1) -> Dataset:
     """Carve the last ``fraction`` of each class out of train as the evaluation split.
 

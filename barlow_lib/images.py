@@ -3,9 +3,10 @@
 Images of one square size up to ``MAX_SIDE`` px are used as they are. Anything else (mixed sizes,
 non-square or larger images) needs an explicit ``image_size``: every image is then scaled so that its
 shorter side is ``image_size`` and centre-cropped to a square, one file at a time, so a folder of
-4000 px photos never sits in memory at full size. Grayscale, palette, CMYK and RGBA images become RGB (alpha
-is dropped); 16-bit images are scaled to 8 bits; floating-point ones are refused. Hidden files are skipped. Decoded folders are cached in ``$BARLOW_CACHE`` (default ``~/.cache/barlow_lib``); a cache
-file that cannot be read is rebuilt.
+4000 px photos never sits in memory at full size. Grayscale, palette, CMYK and RGBA images become RGB
+(alpha is dropped); 16-bit images are scaled to 8 bits; floating-point ones are refused. Hidden files
+(macOS's ``._name`` among them) are skipped. Decoded folders are cached in ``$BARLOW_CACHE`` (default
+``~/.cache/barlow_lib``); a cache file that cannot be read is rebuilt.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def resize_array(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([np.asarray(square(Image.fromarray(im), size)) for im in images])
 
 
-def to_rgb(im, path) -> "Image.Image":
+def to_rgb(im, path):
     """An 8-bit RGB copy of a decoded PIL image, whatever its mode.
 
     Pillow's own ``convert("RGB")`` clips 16-bit and 32-bit integer pixels at 255 (a 16-bit PNG turns almost
@@ -64,7 +65,7 @@ def to_rgb(im, path) -> "Image.Image":
         if a.size and (a.min() < 0 or a.max() > 65535):
             raise BarlowError(f"image {path} holds 32-bit pixel values ({a.min()}..{a.max()}), beyond 16 bits.",
                               "save it as an 8-bit or 16-bit PNG")
-        return Image.fromarray(np.round(a / 257.0).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.round(a / 257.0).astype(np.uint8)).convert("RGB")
     if im.mode == "F":
         raise BarlowError(f"image {path} holds floating-point pixels (mode F), which have no agreed range.",
                           "save it as an 8-bit or 16-bit PNG")

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint, files, lock, provenance
+from . import data as data_sources
 from .errors import BarlowError
 from .recipes import Recipe
 
@@ -38,32 +39,15 @@ _RESTORE = "restore it, or train again into a new folder"
 
 def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
     """What a run records about how it was made (``ds`` carries its own provenance: ``data.load``)."""
-    return {"recipe": recipe.to_dict(), "data": absolute_source(ds.source or ds.name), "limit": ds.limit, "data_seed": ds.seed,
+    return {"recipe": recipe.to_dict(), "data": data_sources.absolute_source(ds.source or ds.name),
+            "limit": ds.limit, "data_seed": ds.seed,
             "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
 
 
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
     return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
-            and not (k == "data" and _same_data(old.get(k), new.get(k)))]
-
-
-def absolute_source(source: str) -> str:
-    """A data path as an absolute path (so the run can be evaluated from any folder); named sources as they are."""
-    from .data import SOURCES
-
-    if source in SOURCES or not Path(source).expanduser().exists():
-        return source
-    return str(Path(source).expanduser().resolve())
-
-
-def _same_data(a, b) -> bool:
-    """Two recorded data sources name the same data (a path typed relative then, absolute now)."""
-    if a == b:
-        return True
-    if not (isinstance(a, str) and isinstance(b, str)):
-        return False
-    return absolute_source(a) == absolute_source(b)
+            and not (k == "data" and data_sources.same_data(old.get(k), new.get(k)))]
 
 
 def _class_name(ds, c) -> str:
@@ -243,7 +227,7 @@ class Run:
         labels = "" if label_fraction is None else f"-labels{label_fraction:g}"
         where = "" if output == "backbone" else f"-{output}"
         other = ""
-        if data is not None and not _same_data(data, self.config()["data"]):
+        if data is not None and not data_sources.same_data(data, self.config()["data"]):
             slug = re.sub(r"[^A-Za-z0-9]+", "_", Path(str(data)).name).strip("_")[:24] or "data"
             other = f"-data-{slug}-{hashlib.sha1(str(data).encode()).hexdigest()[:6]}"
         other += "" if limit is None else f"-limit{limit}"

@@ -225,7 +225,7 @@ def tiny_data(path: Path, classes=2, n=72, size=16, **extra) -> Path:
 def tiny(tmp_path_factory):
     """A finished run on tiny data (its data file beside it)."""
     root = tmp_path_factory.mktemp("tiny")
-    data = tiny_data(root / "tiny.npz")
+    data = tiny_data(root / "tiny.npz", n=400)  # 40 evaluation images: more than t-SNE's usual perplexity
     assert last_json(cli("train", *SMOKE, "--data", data, "--out", root / "run"))["complete"]
     return root / "run"
 
@@ -257,12 +257,24 @@ def recorded(tiny, tmp_path_factory):
     return out
 
 
-def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(recorded, monkeypatch):
+def test_the_record_is_listed_and_loads(recorded, monkeypatch):
     from barlow_lib import records
 
     monkeypatch.setenv("BARLOW_RECORDS", str(recorded.parent))
     assert records.available() == ["tiny"]
     rec = records.load("tiny")
+    assert rec["n_eval"] == 40 and rec.arrays["map_trained"].shape == (40, 2)
+    assert rec["map"]["perplexity"] == records.perplexity(40) < 30 == records.perplexity(1000)  # the book's: 30
+
+
+def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(tmp_path, monkeypatch):
+    from barlow_lib import records
+
+    data = tiny_data(tmp_path / "small.npz")  # 8 evaluation images
+    cli("train", *SMOKE, "--data", data, "--out", tmp_path / "run")
+    last_json(cli("record", "--run", tmp_path / "run", "--out", tmp_path / "recs" / "small", *RECORD))
+    monkeypatch.setenv("BARLOW_RECORDS", str(tmp_path / "recs"))
+    rec = records.load("small")
     assert rec["n_eval"] == 8 and rec["map"]["images"] == 8 and rec["map"]["perplexity"] < 8
     assert rec.arrays["map_trained"].shape == (8, 2) and np.isfinite(rec.arrays["map_trained"]).all()
 
@@ -296,7 +308,7 @@ def test_a_killed_record_leaves_nothing_that_looks_like_a_record(tiny, tmp_path,
     (stale / "record.json").write_text("{}")
     assert records.available() == []
     last_json(cli("record", "--run", tiny, "--out", tmp_path / "rec", *RECORD))
-    assert records.available() == ["rec"] and records.load("rec")["n_eval"] == 8
+    assert records.available() == ["rec"] and records.load("rec")["n_eval"] == 40
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"], "a temporary file or folder was left behind"
 
 
@@ -327,7 +339,7 @@ def test_a_second_record_is_refused_before_measuring_and_moved_data_can_be_named
                        "gone.npz", "--data")
     assert not (tmp_path / "rec").exists()
     last_json(cli("record", "--run", run, "--out", tmp_path / "rec", "--data", moved, *RECORD))
-    assert json.loads((tmp_path / "rec" / "record.json").read_text())["n_eval"] == 8
+    assert json.loads((tmp_path / "rec" / "record.json").read_text())["n_eval"] == 40
 
 
 def test_two_records_into_one_folder_the_later_one_is_refused(tiny, tmp_path, monkeypatch):
