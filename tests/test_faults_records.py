@@ -235,26 +235,28 @@ RECORD = ("--no-supervised", "--quiet")
 
 @pytest.fixture(scope="module")
 def recorded(tiny, tmp_path_factory):
-    """The tiny run's record; no model is loaded before the first measurement (completeness is read)."""
+    out = tmp_path_factory.mktemp("recorded") / "tiny"
+    last_json(cli("record", "--run", tiny, "--out", out, *RECORD))
+    return out
+
+
+class Measured(BaseException):
+    """Raised at the first measurement: what happened before it is the check that the run finished."""
+
+
+def test_record_loads_no_model_to_check_that_the_run_finished(tiny, tmp_path, monkeypatch):
     from barlow_lib import runs
 
-    out = tmp_path_factory.mktemp("recorded") / "tiny"
-    state = {"measuring": False}
-    real_evaluate, real_load = runs.Run.evaluate, runs._load_model
+    def load_model(path):
+        raise AssertionError(f"{path} was loaded only to check that the run finished")
 
     def evaluate(self, *a, **k):
-        state["measuring"] = True
-        return real_evaluate(self, *a, **k)
+        raise Measured()
 
-    def load_model(path):
-        assert state["measuring"], f"{path} was loaded only to check that the run finished"
-        return real_load(path)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runs.Run, "evaluate", evaluate)
-        mp.setattr(runs, "_load_model", load_model)
-        last_json(cli("record", "--run", tiny, "--out", out, *RECORD))
-    return out
+    monkeypatch.setattr(runs, "_load_model", load_model)
+    monkeypatch.setattr(runs.Run, "evaluate", evaluate)
+    with pytest.raises(Measured):
+        cli("record", "--run", tiny, "--out", tmp_path / "rec", *RECORD)
 
 
 def test_the_record_is_listed_and_loads(recorded, monkeypatch):
