@@ -15,8 +15,8 @@ import numpy as np
 from . import files
 from .errors import BarlowError
 
-_DAMAGED_FIX = ("delete it to restart training from the first epoch (the finished epochs are lost), "
-                "or start again in a new folder")
+_DAMAGED_FIX = ("delete it and the run's history.json to restart training from the first epoch (the finished "
+                "epochs are lost), or start again in a new folder")
 
 
 def save(path, model, optimizer, meta: dict):
@@ -40,9 +40,30 @@ def _open(path):
 
 def _meta(f, path) -> dict:
     try:
-        return json.loads(f["meta"].tobytes().decode())
+        meta = json.loads(f["meta"].tobytes().decode())
     except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise BarlowError(f"checkpoint {path} is damaged (its meta record: {exc}).", _DAMAGED_FIX) from exc
+    problem = _meta_problem(meta)
+    if problem:
+        raise BarlowError(f"checkpoint {path} is damaged (its meta record {problem}).", _DAMAGED_FIX)
+    return meta
+
+
+def _meta_problem(meta) -> str | None:
+    """What is wrong with a decoded meta record (what ``save`` writes: epoch, history, config), or None."""
+    if not isinstance(meta, dict):
+        return f"is a JSON {type(meta).__name__}, not an object"
+    epoch, history = meta.get("epoch"), meta.get("history")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"has no epoch count (epoch: {epoch!r})"
+    if not isinstance(history, dict) or not all(isinstance(history.get(k), list)
+                                                    for k in ("epoch", "loss", "knn_accuracy", "lr", "seconds")):
+        return "has no history of the finished epochs"
+    if len(history["epoch"]) != epoch:
+        return f"says epoch {epoch} but its history holds {len(history['epoch'])} epochs"
+    if "config" in meta and not isinstance(meta["config"], dict):
+        return "has a config that is not a JSON object"
+    return None
 
 
 def read_meta(path) -> dict:

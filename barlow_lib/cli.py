@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -69,7 +70,10 @@ def cmd_evaluate(args):
         raise BarlowError(f"{run.path} was trained with recipe {trained_with!r}, not {args.recipe!r}.",
                           f"drop --recipe, or point --run at a run of recipe {args.recipe!r}")
     result = run.evaluate(args.protocol, args.data, random_init=args.random_init, limit=args.limit,
-                          label_fraction=args.label_fraction, output=args.output, progress=not args.quiet)
+                          label_fraction=args.label_fraction, output=args.output, progress=not args.quiet,
+                          image_size=args.image_size)
+    for warning in result["warnings"]:
+        print(f"warning: {as_flags(warning)}", file=sys.stderr)
     try:
         run.save_evaluation(result)
     except BarlowError as err:  # read-only media: the result still counts
@@ -86,15 +90,25 @@ def cmd_augment_preview(args):
 
     if args.n < 1:
         raise BarlowError(f"--n {args.n}: the preview shows 1 or more images.", "use --n 8")
+    import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from .files import atomic_write
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    fmt = os.path.splitext(args.out)[1].lower().lstrip(".")
+    if fmt not in formats:  # before any data is read
+        raise BarlowError(f"--out {args.out}: the preview is saved as an image file, and "
+                          f"{'.' + fmt if fmt else 'a name without an extension'} is not one of "
+                          f"{', '.join('.' + f for f in sorted(formats))}.",
+                          f"end --out with .png (e.g. --out {os.path.splitext(args.out)[0]}.png)")
     ds = data.load(args.data, limit=None, seed=args.seed, image_size=args.image_size)
     config = recipes.get(args.recipe).for_image_size(ds.image_size).augment
     fig = plotting.view_pairs(ds.x_train[: args.n], config, seed=args.seed)
-    try:
-        fig.savefig(args.out, dpi=100, bbox_inches="tight")
-    except OSError as exc:
-        from .files import write_error
-
-        raise write_error(args.out, exc) from exc
+    try:  # whole or not at all: a kill or a full disk never leaves a truncated preview in place of a good one
+        atomic_write(args.out, lambda p: fig.savefig(p, format=fmt, dpi=100, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
     return {"out": args.out, "images": min(args.n, len(ds.x_train))}
 
 
@@ -103,7 +117,7 @@ def cmd_record(args):
 
     path = records.write(args.run, args.out, name=args.name, command=" ".join(["barlow-twins", *sys.argv[1:]])
                          if args.command_line is None else args.command_line,
-                         supervised_baseline=not args.no_supervised, progress=not args.quiet)
+                         supervised_baseline=not args.no_supervised, progress=not args.quiet, data=args.data)
     return {"record": str(path), "bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}
 
 
@@ -143,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-fraction", type=float, help="use a class-balanced share of the training labels")
     s.add_argument("--output", choices=["backbone", "projector"], default="backbone",
                    help="probe the backbone's features, or the trained projector's output")
+    s.add_argument("--image-size", type=int, help="resize --data to N x N (default: as the run's data was)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 
@@ -160,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="record folder, e.g. results/runs/cpu")
     s.add_argument("--name", help="the record's name (default: the folder's name)")
     s.add_argument("--no-supervised", action="store_true", help="skip the supervised label-efficiency baseline")
+    s.add_argument("--data", help="where the run's training data is now, if it moved")
     s.add_argument("--command-line", help="the command to record as the run's (default: this one)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_record)
@@ -173,18 +189,63 @@ def _import_keras_quietly():
         return
     from .hardware import muted_stderr  # imports keras, inside the mute
 
-    with muted_stderr():
-        from .backends import keras  # refuses an unsupported backend before Keras loads it
+    real_stderr = os.dup(2)
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+    def leave(signum, frame):  # nothing is written yet; unwinding TF's half-done start-up can crash the process
+        how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+        os.write(real_stderr, f"error: {how} while starting.\n  fix: run the same command again\n".encode())
+        os._exit(130 if signum == signal.SIGINT else 143)
 
-            tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op: do it muted
+    try:
+        saved = {s: signal.signal(s, leave) for s in (signal.SIGINT, signal.SIGTERM)
+                 if signal.getsignal(s) not in (signal.SIG_IGN, None)}
+    except ValueError:  # not the main thread
+        saved = {}
+    try:
+        with muted_stderr():
+            from .backends import keras  # refuses an unsupported backend (BarlowError) before Keras loads it
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op: do it muted
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        os.close(real_stderr)
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill``, a scheduler's time limit), raised where the process stands, as Ctrl-C is."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        previous = None
+    try:
+        return _run(args)  # its first seconds import Keras: Ctrl-C or SIGTERM there is answered here too
+    except (KeyboardInterrupt, Terminated) as stop:
+        how = "interrupted" if isinstance(stop, KeyboardInterrupt) else "stopped by SIGTERM"
+        print(f"error: {how}.", file=sys.stderr)
+        if args.command == "train":
+            print("  fix: run the same command again: it resumes after the last finished epoch", file=sys.stderr)
+        else:
+            print("  fix: run the same command again", file=sys.stderr)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
     from .errors import BarlowError
 
     try:
@@ -195,11 +256,6 @@ def main(argv=None) -> int:
         if err.fix:
             print(f"  fix: {as_flags(err.fix)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted.", file=sys.stderr)
-        if args.command == "train":
-            print("  fix: run the same command again: it resumes after the last finished epoch", file=sys.stderr)
-        return 130
     print(json.dumps(result))
     return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -119,12 +120,37 @@ def load(source: str, *, limit: int | None = None, seed: int = 0, image_size: in
     return ds.replace(source=str(source), limit=limit, seed=seed, resized_to=image_size)
 
 
+def absolute_source(source: str) -> str:
+    """A data path as an absolute path (so the run can be evaluated from any folder); named sources as they are."""
+    if source in SOURCES or not Path(source).expanduser().exists():
+        return source
+    return str(Path(source).expanduser().resolve())
+
+
+def same_data(a, b) -> bool:
+    """Two recorded data sources name the same data (a path typed relative then, absolute now)."""
+    if a == b:
+        return True
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return absolute_source(a) == absolute_source(b)
+
+
 def split_validation(ds: Dataset, fraction: float = 0.1) -> Dataset:
-    """Carve the last ``fraction`` of each class out of train as the evaluation split."""
+    """Carve the last ``fraction`` of each class out of train as the evaluation split.
+
+    Every class keeps at least one training image: a class of one image stays in train (it is then not
+    evaluated); when no class has two, there is nothing to carve and a test split is needed.
+    """
     is_val = np.zeros(len(ds.y_train), bool)
     for c in np.unique(ds.y_train):
         idx = np.flatnonzero(ds.y_train == c)
-        is_val[idx[len(idx) - max(1, int(round(len(idx) * fraction))):]] = True
+        if len(idx) >= 2:
+            is_val[idx[len(idx) - min(len(idx) - 1, max(1, int(round(len(idx) * fraction)))):]] = True
+    if not is_val.any():
+        raise BarlowError(f"every class of {ds.name} has a single image, so no validation split can be carved "
+                          "from the training images.", "put two or more images in each class, or add a test split "
+                          "(DIR/test/<class>/...) beside DIR/train/<class>/...")
     return ds.replace(x_train=ds.x_train[~is_val], y_train=ds.y_train[~is_val], x_eval=ds.x_train[is_val],
                       y_eval=ds.y_train[is_val], eval_split="val-from-train")
 
@@ -159,10 +185,18 @@ def _labels(f, key: str, n: int, where: str) -> np.ndarray:
 def _npz(path: Path, image_size: int | None) -> Dataset:
     try:
         f = np.load(path, allow_pickle=False)
-        keys = set(f.files)
     except Exception as exc:
         raise BarlowError(f"{path} is not a readable .npz file ({type(exc).__name__}: {exc}).",
                           "save arrays with numpy.savez(path, x_train=..., y_train=...)") from exc
+    if not isinstance(f, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
+        raise BarlowError(f"{path} holds one array, not named arrays.",
+                          "save it with numpy.savez(path, x_train=..., y_train=..., [x_test=..., y_test=...])")
+    with f:  # closes the file whatever happens next
+        return _npz_arrays(f, path, image_size)
+
+
+def _npz_arrays(f, path: Path, image_size: int | None) -> Dataset:
+    keys = set(f.files)
     if "x_train" not in keys:
         raise BarlowError(f"{path} holds {sorted(keys)} but no 'x_train'.",
                           "save it with numpy.savez(path, x_train=..., y_train=..., [x_test=..., y_test=...])")
@@ -179,6 +213,9 @@ def _npz(path: Path, image_size: int | None) -> Dataset:
     except ValueError as exc:  # object arrays need pickling, which is refused
         raise BarlowError(f"{path} holds arrays that cannot be read safely ({exc}).",
                           "save plain numeric arrays (uint8 images, integer labels)") from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a member cut short
+        raise BarlowError(f"{path} is damaged ({type(exc).__name__}: {exc}).",
+                          "save it again with numpy.savez") from exc
     return Dataset(path.name, x, y, None, None, None, about=f"arrays from {path.name}")
 
 

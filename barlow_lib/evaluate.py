@@ -9,11 +9,18 @@ checks it against scikit-learn's solver on the same features.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 from tqdm import tqdm
 
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)  # penalty (l2 / 2) * ||W||^2 on a mean cross-entropy
+L2_DEFAULT = 1e-3  # where too few images are left to choose from L2_GRID
+MIN_L2_CHOICE = 20  # training images needed to hold out a tenth (2+) and still fit on the rest
+
+
+class EvaluationWarning(UserWarning):
+    """A measurement that ran but means less than it seems (``Run.evaluate`` returns these as ``warnings``)."""
 
 
 def extract_features(model, images: np.ndarray, batch_size: int = 512, progress: bool = False) -> np.ndarray:
@@ -149,6 +156,10 @@ def linear_probe(train_features, train_labels, test_features, test_labels=None, 
     n_classes = n_classes or int(max(train_labels.max(), -1 if test_labels is None else test_labels.max())) + 1
     mean, std = train_features.mean(0), train_features.std(0) + 1e-6
     xtr, xte = (train_features - mean) / std, (test_features - mean) / std
+    if l2 is None and len(xtr) < MIN_L2_CHOICE:
+        warnings.warn(f"the linear probe has {len(xtr)} training images, too few to hold some out to choose its "
+                      f"L2 strength: it uses {L2_DEFAULT:g}", EvaluationWarning, stacklevel=2)
+        l2 = L2_DEFAULT
     if l2 is None:
         order = np.random.default_rng(seed).permutation(len(xtr))
         held, fit = order[: max(1, len(xtr) // 10)], order[max(1, len(xtr) // 10):]

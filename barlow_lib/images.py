@@ -3,9 +3,10 @@
 Images of one square size up to ``MAX_SIDE`` px are used as they are. Anything else (mixed sizes,
 non-square or larger images) needs an explicit ``image_size``: every image is then scaled so that its
 shorter side is ``image_size`` and centre-cropped to a square, one file at a time, so a folder of
-4000 px photos never sits in memory at full size. Grayscale, palette and RGBA images become RGB (alpha
-is dropped). Decoded folders are cached in ``$BARLOW_CACHE`` (default ``~/.cache/barlow_lib``); a cache
-file that cannot be read is rebuilt.
+4000 px photos never sits in memory at full size. Grayscale, palette, CMYK and RGBA images become RGB
+(alpha is dropped); 16-bit images are scaled to 8 bits; floating-point ones are refused. Hidden files
+(macOS's ``._name`` among them) are skipped. Decoded folders are cached in ``$BARLOW_CACHE`` (default
+``~/.cache/barlow_lib``); a cache file that cannot be read is rebuilt.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ RESIZE_FIX = "pass `image_size` N to scale every image's shorter side to N px an
 
 
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
+    """Image files in ``folder``; hidden ones (macOS's ``._name.jpg`` resource forks among them) are not images."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS
+                  and not p.name.startswith("."))
 
 
 def square(image, size: int):
@@ -49,17 +52,48 @@ def resize_array(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([np.asarray(square(Image.fromarray(im), size)) for im in images])
 
 
+def to_rgb(im, path):
+    """An 8-bit RGB copy of a decoded PIL image, whatever its mode.
+
+    Pillow's own ``convert("RGB")`` clips 16-bit and 32-bit integer pixels at 255 (a 16-bit PNG turns almost
+    white), so those are scaled from 0..65535 first; floating-point pixels have no agreed range and are refused.
+    """
+    from PIL import Image
+
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise BarlowError(f"image {path} holds 32-bit pixel values ({a.min()}..{a.max()}), beyond 16 bits.",
+                              "save it as an 8-bit or 16-bit PNG")
+        return Image.fromarray(np.round(a / 257.0).astype(np.uint8)).convert("RGB")
+    if im.mode == "F":
+        raise BarlowError(f"image {path} holds floating-point pixels (mode F), which have no agreed range.",
+                          "save it as an 8-bit or 16-bit PNG")
+    return im.convert("RGB")
+
+
+def _unreadable(path: Path, exc: Exception) -> BarlowError:
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError):  # a valid image, only larger than Pillow will decode
+        return BarlowError(f"image {path} is too large to decode safely ({exc}).",
+                           "scale that file down (to a few thousand px a side), or move it out of the folder")
+    return BarlowError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); it is corrupt or truncated.",
+                       "delete or replace that file")
+
+
 def _decode_one(path: Path, size: int | None) -> np.ndarray:
     from PIL import Image
 
     try:
         with Image.open(path) as im:
             im.load()
-            im = im.convert("RGB")
+            im = to_rgb(im, path)
             return np.asarray(square(im, size) if size else im, dtype=np.uint8)
+    except BarlowError:
+        raise
     except Exception as exc:
-        raise BarlowError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); it is corrupt or truncated.",
-                          "delete or replace that file") from exc
+        raise _unreadable(path, exc) from exc
 
 
 def _header_size(path: Path) -> tuple[int, int]:
@@ -69,8 +103,7 @@ def _header_size(path: Path) -> tuple[int, int]:
         with Image.open(path) as im:
             return im.size
     except Exception as exc:
-        raise BarlowError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); it is corrupt or truncated.",
-                          "delete or replace that file") from exc
+        raise _unreadable(path, exc) from exc
 
 
 def check_sizes(files: list[Path]):
@@ -94,7 +127,7 @@ def _cache_path(files: list[Path], size: int | None) -> Path:
     key = hashlib.sha1(f"size={size}\n".encode())
     for p in files:
         st = p.stat()
-        key.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        key.update(os.fsencode(p.resolve()) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())  # any file name
     cache_dir = Path(os.environ.get("BARLOW_CACHE", Path.home() / ".cache" / "barlow_lib"))
     return cache_dir / f"images-{key.hexdigest()[:20]}.npy"
 

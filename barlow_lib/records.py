@@ -7,11 +7,19 @@ as it went (history, diagnostics, config, provenance). ``load(name)`` is how cha
 
     results/runs/NAME/record.json   every number, with the commands and provenance
     results/runs/NAME/arrays.npz    cross-correlation corners, spectra, map coordinates, neighbour thumbnails
+
+A record appears whole or not at all: both files are written into a hidden folder beside ``out``
+(``.NAME.tmp<pid>``), which is renamed into place last. The rename fails where ``out`` already holds a
+record, so a second ``record`` into the same folder (or one that finished first, in parallel) is refused,
+never overwritten. The run itself is only read: a finished run on read-only media can be recorded.
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +44,35 @@ class Record:
 
     def __init__(self, path: Path):
         self.path, self.name = path, path.name
-        self.data = files.read_json(path / "record.json")
-        with np.load(path / "arrays.npz", allow_pickle=False) as f:
-            self.arrays = {k: f[k] for k in f.files}
+        fix = (f"restore it (git checkout -- {path}), or delete the folder and write it again with "
+               "`barlow-twins record`")
+        self.data = files.read_json(path / "record.json", fix)
+        try:
+            with np.load(path / "arrays.npz", allow_pickle=False) as f:
+                self.arrays = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as exc:
+            raise BarlowError(f"record {path} is damaged (arrays.npz: {type(exc).__name__}: {exc}).", fix) from exc
+        if not self._consistent():
+            raise BarlowError(f"record {path}: record.json and arrays.npz do not describe the same measurements "
+                              "(map images or diagnostics epochs differ): they come from different records.", fix)
+        named = self.data.get("arrays") if isinstance(self.data, dict) else None
+        if named is not None and sorted(named) != sorted(self.arrays):  # records written before it lack the list
+            raise BarlowError(f"record {path}: arrays.npz holds {sorted(self.arrays)}, but record.json names "
+                              f"{sorted(named)}: the two files come from different records.", fix)
+
+    def _consistent(self) -> bool:
+        """What record.json says of the arrays (records of every version name these) matches arrays.npz."""
+        d, a = self.data, self.arrays
+        try:
+            if "map_labels" in a and len(a["map_labels"]) != d["map"]["images"]:
+                return False
+            return "c_epochs" not in a or a["c_epochs"].tolist() == d["diagnostics"]["epochs"]
+        except (KeyError, TypeError):
+            return False
 
     def __getitem__(self, key):
         return self.data[key]
 
-    def accuracy(self, protocol: str, random_init: bool = False) -> float:
-        return self.data["evaluations"][f"{protocol}{'_random_init' if random_init else ''}"]["accuracy"]
 
 
 def load(name: str) -> Record | None:
@@ -54,7 +82,62 @@ def load(name: str) -> Record | None:
 
 
 def available() -> list[str]:
-    return sorted(p.parent.name for p in folder().glob("*/record.json"))
+    """Names of the records in ``folder()`` (not the hidden folders of records being written)."""
+    return sorted(p.parent.name for p in folder().glob("*/record.json")
+                  if not p.parent.name.startswith(".") and (p.parent / "arrays.npz").exists())
+
+
+def _staging(out: Path) -> Path:
+    """The hidden folder a record is written into before it is renamed to ``out``; made now, so that an
+    ``out`` that cannot be written is refused before minutes of measuring."""
+    if out.exists() and not out.is_dir():
+        raise BarlowError(f"{out} is a file, not a folder.", "give `out` a folder path")
+    if out.is_dir():
+        held = sorted(p.name for p in out.iterdir())
+        if "record.json" in held or "arrays.npz" in held:
+            raise BarlowError(f"{out} already holds a record.", _TAKEN_FIX)
+        if held:
+            raise BarlowError(f"{out} is not empty ({', '.join(held[:4])}) and holds no record.",
+                              "record into a new or empty folder")
+    for old in out.parent.glob(f".{out.name}{files.TEMP_MARK}*") if out.parent.is_dir() else []:
+        pid = old.name.rsplit(files.TEMP_MARK, 1)[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)  # left by a killed record
+    tmp = out.parent / f".{out.name}{files.TEMP_MARK}{os.getpid()}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise files.write_error(out, exc) from exc
+    return tmp
+
+
+_TAKEN_FIX = "record into another folder, or delete that folder first to write the record again"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _publish(tmp: Path, out: Path):
+    """Rename the finished staging folder to ``out``: the record appears in one step."""
+    try:
+        for p in tmp.iterdir():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        os.rename(tmp, out)  # refused where out is a folder that is not empty
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise BarlowError(f"{out} already holds a record (written while this one was measured).",
+                              _TAKEN_FIX) from exc
+        raise files.write_error(out, exc) from exc
 
 
 def train_command(config: dict) -> str:
@@ -70,16 +153,27 @@ def _thumbs(images: np.ndarray) -> np.ndarray:
     return resize_array(images, THUMB)
 
 
+def perplexity(n: int) -> float:
+    """t-SNE's perplexity: the usual 30, or less for small splits (it must stay below the number of images)."""
+    return float(min(30.0, max(1.0, (n - 1) / 3)))
+
+
 def _map_2d(features: np.ndarray, seed: int = 0) -> np.ndarray:
     from sklearn.manifold import TSNE
 
+    if len(features) < 2:
+        return np.zeros((len(features), 2), np.float16)
     f = (features - features.mean(0)) / (features.std(0) + 1e-6)
-    return TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(f).astype(np.float16)
+    return TSNE(n_components=2, init="pca", perplexity=perplexity(len(f)), random_state=seed
+                ).fit_transform(f).astype(np.float16)
 
 
 def write(run_dir, out, *, name: str | None = None, command: str = "", supervised_baseline: bool = True,
-          progress: bool = True) -> Path:
-    """Measure a finished run and write its record to ``out``; returns the record folder."""
+          progress: bool = True, data: str | None = None) -> Path:
+    """Measure a finished run and write its record to ``out``; returns the record folder.
+
+    ``data``: where the run's training data is now, if it moved (default: where the run says it was).
+    """
     try:
         import sklearn  # noqa: F401  (the 2-D map is a t-SNE)
     except ImportError as exc:
@@ -87,17 +181,32 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
     t0, run, out = time.perf_counter(), Run(run_dir), Path(out)
     log = print if progress else (lambda *a: None)
     config, history, run_provenance = run.config(), run.history(), run.provenance()
-    run.load_backbone()  # refuses an unfinished run
+    run.require_complete()  # reads history.json and the exports' presence, loads no model
     snaps = run.diagnostics()
-    ds = data_sources.load(config["data"], limit=config.get("limit"), seed=config.get("data_seed", config["seed"]),
-                           image_size=config.get("resize"))
+    tmp = _staging(out)  # before minutes of measuring: an `out` that is taken or not writable is refused now
+    try:
+        record, arrays = _measure(run, config, history, run_provenance, snaps, data, supervised_baseline, log)
+        record |= {"name": name or out.name, "command": command, "arrays": sorted(arrays),
+                   "record_seconds": round(time.perf_counter() - t0, 1)}
+        files.write_json(tmp / "record.json", record)
+        files.atomic_write(tmp / "arrays.npz", lambda p: np.savez_compressed(p, **arrays))
+        _publish(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _measure(run, config, history, run_provenance, snaps, data, supervised_baseline, log) -> tuple[dict, dict]:
+    ds = data_sources.load(data or config["data"], limit=config.get("limit"),
+                           seed=config.get("data_seed", config["seed"]), image_size=config.get("resize"))
     ds.require_labels()
     results, label_eff = {}, {"fractions": list(FRACTIONS), "pretrained_linear": [], "random_init_linear": [],
                               "supervised": [], "supervised_runs": []}
     for protocol in ("knn", "linear"):
         for random_init in (False, True):
-            r = run.evaluate(protocol, ds, random_init=random_init)
-            run.save_evaluation(r)
+            r = run.evaluate(protocol, ds, random_init=random_init)  # not saved into the run: it is only read
+            for warning in r.get("warnings", []):
+                log(f"warning: {warning}")
             results[f"{protocol}{'_random_init' if random_init else ''}"] = r
             log(f"{protocol}{' (random init)' if random_init else ''}: {r['accuracy']:.4f}")
     from . import supervised
@@ -123,10 +232,10 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
         if epochs:
             arrays[key] = np.stack([snaps[e][key] for e in epochs])
     record = {
-        "name": name or out.name, "recipe": recipe.name, "description": recipe.description,
+        "recipe": recipe.name, "description": recipe.description,
         "data": ds.describe(), "split": ds.eval_split, "n_train": len(ds.x_train), "n_eval": len(ds.x_eval),
         "classes": list(ds.classes), "config": config, "train_command": train_command(config),
-        "command": command, "history": history,
+        "history": history,
         "train_seconds": run_provenance.get("train_seconds"),
         "evaluations": {k: {f: v[f] for f in ("accuracy", "n_train", "n_eval", "split", "seconds")}
                         for k, v in results.items()},
@@ -135,11 +244,8 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
         "diagnostics": {"epochs": epochs, **{k: [snaps[e][k] for e in epochs] for k in scalars}},
         **extra,
         "provenance": {"run": run_provenance, "record": provenance.collect()},
-        "record_seconds": round(time.perf_counter() - t0, 1),
     }
-    files.write_json(out / "record.json", record)
-    files.atomic_write(out / "arrays.npz", lambda p: np.savez_compressed(p, **arrays))
-    return out
+    return record, arrays
 
 
 def _pictures(run: Run, ds) -> tuple[dict, dict]:
@@ -161,5 +267,6 @@ def _pictures(run: Run, ds) -> tuple[dict, dict]:
         neighbours[f"{tag}_same_class"] = float(np.mean(hits))
         arrays[f"neighbour_thumbs_{tag}"] = _thumbs(ds.x_train[nn.ravel()]).reshape(len(queries), NEIGHBOURS,
                                                                                      THUMB, THUMB, 3)
-    return arrays, {"map": {"method": "t-SNE of standardised backbone features", "images": len(shown)},
+    return arrays, {"map": {"method": "t-SNE of standardised backbone features", "images": len(shown),
+                            "perplexity": perplexity(len(shown))},
                     "neighbours": neighbours}

@@ -17,6 +17,8 @@ exports. So a kill at any moment leaves a run that the same command brings to on
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import shutil
 import time
 import zipfile
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint, files, lock, provenance
+from . import data as data_sources
 from .errors import BarlowError
 from .recipes import Recipe
 
@@ -36,13 +39,19 @@ _RESTORE = "restore it, or train again into a new folder"
 
 def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
     """What a run records about how it was made (``ds`` carries its own provenance: ``data.load``)."""
-    return {"recipe": recipe.to_dict(), "data": ds.source or ds.name, "limit": ds.limit, "data_seed": ds.seed,
+    return {"recipe": recipe.to_dict(), "data": data_sources.absolute_source(ds.source or ds.name),
+            "limit": ds.limit, "data_seed": ds.seed,
             "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
 
 
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
-    return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)]
+    return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
+            and not (k == "data" and data_sources.same_data(old.get(k), new.get(k)))]
+
+
+def _class_name(ds, c) -> str:
+    return repr(ds.classes[c]) if c < len(ds.classes) else str(int(c))
 
 
 class Run:
@@ -73,8 +82,14 @@ class Run:
         return config
 
     def recipe(self) -> Recipe:
+        recipe = self.config()["recipe"]
+        unknown = _unknown_settings(recipe)
+        if unknown:
+            raise BarlowError(f"{self.config_path} was written by a newer barlow_lib: this version does not know "
+                              f"the settings {', '.join(unknown)}.", "use the barlow_lib version that trained it "
+                              "(its provenance.json names the commit), or train again into a new folder")
         try:
-            return Recipe.from_dict(self.config()["recipe"])
+            return Recipe.from_dict(recipe)
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise BarlowError(f"{self.config_path} is damaged (its recipe: {exc}).", _RESTORE) from exc
 
@@ -106,7 +121,8 @@ class Run:
                                   "delete it (it is a measurement made during training, not needed to resume)") from exc
         return out
 
-    def _require_complete(self):
+    def require_complete(self):
+        """Refuse a run that has not finished training (reads history.json; loads no model)."""
         if not self.is_complete():
             raise BarlowError(f"run {self.path} has not finished training ({self.state()}).",
                               "run the same `train` command again to finish it")
@@ -120,11 +136,11 @@ class Run:
         if random_init:  # built by the same function, from the same seed, as the trained one's first weights
             with seeded(self.config()["seed"] if seed is None else seed):
                 return models.build_backbone(recipe.model, recipe.augment.image_size)
-        self._require_complete()
+        self.require_complete()
         return _load_model(self.backbone_path)
 
     def load_projector(self):
-        self._require_complete()
+        self.require_complete()
         return _load_model(self.projector_path)
 
     def load_twin(self):
@@ -138,14 +154,20 @@ class Run:
 
     # ---- evaluation ------------------------------------------------------------------------------
     def evaluate(self, protocol: str = "knn", data=None, *, random_init: bool = False, limit: int | None = None,
-                 label_fraction: float | None = None, output: str = "backbone", progress: bool = False) -> dict:
+                 label_fraction: float | None = None, output: str = "backbone", progress: bool = False,
+                 image_size: int | None = None) -> dict:
         """kNN or linear-probe accuracy of this run's backbone (or of the same network untrained).
 
         ``data``: a ``Dataset``, a source for ``data.load`` or None (the run's own training data);
         ``label_fraction``: fit the probe (or fill the kNN memory) with a class-balanced share of the labels;
         ``output="projector"``: probe the trained projector's output instead (what the keras-io example did).
-        Returns the result with its confusion matrix; ``save_evaluation`` writes it next to the run.
+        ``image_size``: resize ``data`` to this side (default: as the run's training data was).
+        Returns the result with its confusion matrix and ``warnings`` (a degenerate evaluation: a class with
+        no training images, too few images to choose the probe's L2 strength); ``save_evaluation`` writes it
+        next to the run. One class only is refused: any features would score 100%.
         """
+        import warnings
+
         from . import data as data_sources
         from . import evaluate
 
@@ -160,7 +182,7 @@ class Run:
                               "use e.g. `label_fraction` 0.1")
         ds = data if isinstance(data, data_sources.Dataset) else data_sources.load(
             data or config["data"], limit=limit, seed=config.get("data_seed", config["seed"]),
-            image_size=config.get("resize"))
+            image_size=image_size or config.get("resize"))
         ds.require_labels()
         size = config["recipe"]["augment"]["image_size"]
         if ds.image_size != size:
@@ -169,6 +191,12 @@ class Run:
                               f"`image_size` {size})")
         keep = np.arange(len(ds.y_train)) if label_fraction is None else evaluate.label_subset(ds.y_train,
                                                                                               label_fraction)
+        found = np.union1d(ds.y_train[keep], ds.y_eval)
+        if len(found) < 2:
+            raise BarlowError(f"{ds.name} has images of one class only, so any features would score 100%.",
+                              "evaluate on labelled data of two or more classes")
+        notes = [f"class {_class_name(ds, c)} has evaluation images but no training images: they are all "
+                 "counted wrong" for c in np.setdiff1d(ds.y_eval, ds.y_train[keep])]
         backbone = self.load_backbone(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train[keep], progress=progress)
         f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=progress)
@@ -176,37 +204,51 @@ class Run:
             projector = self.load_projector()
             f_train, f_eval = (evaluate.project(projector, f) for f in (f_train, f_eval))
         n_classes = len(ds.classes) or int(max(ds.y_train.max(), ds.y_eval.max())) + 1
-        res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval, n_classes=n_classes)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", evaluate.EvaluationWarning)
+            res = evaluate.evaluate_features(protocol, f_train, ds.y_train[keep], f_eval, ds.y_eval,
+                                             n_classes=n_classes)
+        notes += [str(w.message) for w in caught if issubclass(w.category, evaluate.EvaluationWarning)]
         return {"protocol": protocol, "accuracy": round(res["accuracy"], 4), "split": ds.eval_split,
                 "n_train": len(keep), "n_eval": len(ds.x_eval), "random_init": random_init,
                 "data": ds.source or ds.name, "recipe": config["recipe"]["name"], "run": str(self.path),
                 "seconds": round(time.perf_counter() - t0, 1), "label_fraction": label_fraction, "output": output,
-                "classes": list(ds.classes),
+                "classes": list(ds.classes), "warnings": notes, "limit": limit,
                 "confusion": evaluate.confusion_matrix(ds.y_eval, res["predictions"], n_classes).tolist()}
 
     def evaluation_path(self, protocol: str, random_init: bool = False, label_fraction: float | None = None,
-                        output: str = "backbone") -> Path:
+                        output: str = "backbone", data: str | None = None, limit: int | None = None) -> Path:
+        """``data``/``limit``: measured on other data than the run's own (or a subset): named so, never over
+        the run's own result."""
         labels = "" if label_fraction is None else f"-labels{label_fraction:g}"
         where = "" if output == "backbone" else f"-{output}"
-        return self.path / f"eval-{protocol}{where}{labels}{'-random-init' if random_init else ''}.json"
+        other = ""
+        if data is not None and not data_sources.same_data(data, self.config()["data"]):
+            slug = re.sub(r"[^A-Za-z0-9]+", "_", Path(str(data)).name).strip("_")[:24] or "data"
+            other = f"-data-{slug}-{hashlib.sha1(str(data).encode()).hexdigest()[:6]}"
+        other += "" if limit is None else f"-limit{limit}"
+        return self.path / f"eval-{protocol}{where}{labels}{other}{'-random-init' if random_init else ''}.json"
 
     def save_evaluation(self, result: dict) -> Path:
         path = self.evaluation_path(result["protocol"], result["random_init"], result.get("label_fraction"),
-                                    result.get("output", "backbone"))
+                                    result.get("output", "backbone"), result.get("data"), result.get("limit"))
         return files.write_json(path, {**result, "provenance": provenance.collect()})
-
-    def evaluations(self) -> dict:
-        """{file stem: result} of every saved evaluation."""
-        return {p.stem: files.read_json(p) for p in sorted(self.path.glob("eval-*.json"))}
 
     # ---- training: the write side ------------------------------------------------------------------
     def is_finished_run_of(self, config: dict) -> bool:
         """True when this folder already holds the finished run ``config`` describes (read only)."""
         try:
             return (self.config_path.exists() and not differences(self.config(), config) and self.is_complete()
-                    and _intact(self.backbone_path) and _intact(self.projector_path))
+                    and _intact(self.backbone_path) and _intact(self.projector_path) and self._mirrors_checkpoint())
         except BarlowError:
             return False
+
+    def _mirrors_checkpoint(self) -> bool:
+        """history.json holds the checkpoint's epochs (it is rewritten from the checkpoint when it does not)."""
+        if not self.checkpoint_path.exists():
+            return True  # a finished run copied without its weights: history.json is all there is
+        saved = checkpoint.read_meta(self.checkpoint_path)["history"]
+        return {k: v for k, v in self.history().items() if k != "complete"} == saved
 
     @contextlib.contextmanager
     def training(self, config: dict):
@@ -222,6 +264,8 @@ class Run:
             raise files.write_error(self.path / ".lock", exc) from exc
         session = None
         try:
+            from .session import Training  # the write side lives in its own module
+
             session = Training(self, config)
             yield session
         except BaseException:
@@ -232,99 +276,22 @@ class Run:
             held.__exit__(None, None, None)
 
 
-class Training:
-    """A run held open for training: restore, save each epoch, finish. Made by ``Run.training``."""
+def _unknown_settings(recipe) -> list[str]:
+    """Fields of a saved recipe that this version's Recipe, ModelSpec or AugmentConfig lacks."""
+    import dataclasses
 
-    def __init__(self, run: Run, config: dict):
-        self.run, self.config, self.saved, self.notes = run, config, 0, []
-        files.remove_temp_files(run.path)  # left by a killed write
-        meta = checkpoint.read_meta(run.checkpoint_path) if run.checkpoint_path.exists() else None
-        self._check_settings(meta)
-        if not run.config_path.exists():
-            files.write_json(run.config_path, config)
-        if not run.provenance_path.exists():
-            files.write_json(run.provenance_path, {"start": provenance.collect(), "end": None})
+    from .augment import AugmentConfig
+    from .recipes import ModelSpec
 
-    def _check_settings(self, meta):
-        run, name = self.run, self.run.path
-        try:
-            recorded = run.config() if run.config_path.exists() else None
-        except BarlowError:
-            if not (meta and "config" in meta):
-                raise
-            recorded = None
-            run.config_path.unlink()
-        if recorded is None and meta is not None:
-            if "config" not in meta:
-                raise BarlowError(f"{name} has a checkpoint but no config.json, and the checkpoint does not say "
-                                  "which settings made it.", "restore config.json, or train into a new folder")
-            recorded = meta["config"]
-            if not differences(recorded, self.config):
-                self.notes.append("config.json was missing or damaged: rewritten from the checkpoint")
-        if meta is None and self._epochs_recorded():
-            raise BarlowError(f"{name} records finished epochs but its checkpoint is gone, so it can be neither "
-                              "resumed nor exported again.", "train into a new folder")
-        if recorded is None:
-            others = [p.name for p in run.path.iterdir() if not p.name.startswith(".") and p.name != "tensorboard"]
-            if others:
-                raise BarlowError(f"{name} is not empty ({', '.join(sorted(others)[:4])}) and holds no run.",
-                                  "train into a new or empty folder")
-            return
-        changed = differences(recorded, self.config)
-        if changed:
-            raise BarlowError(f"{name} already holds a run with other settings ({', '.join(changed)} differ; it was "
-                              f"recipe {recorded['recipe']['name']!r} on {recorded['data']!r}).",
-                              "train into a new folder, or repeat the original options to resume")
-
-    def _epochs_recorded(self) -> int:
-        try:
-            return len(self.run.history().get("epoch", []))
-        except BarlowError:
-            return 0
-
-    def restore(self, twin) -> tuple[int, dict]:
-        """Load the checkpoint into ``twin``; (epochs done, history). history.json is rewritten to match."""
-        if not self.run.checkpoint_path.exists():
-            return 0, {k: [] for k in HISTORY_KEYS}
-        meta = checkpoint.restore(self.run.checkpoint_path, twin, twin.optimizer)
-        self.notes.append(f"resuming {self.run.path} after epoch {meta['epoch']}/{self.config['recipe']['epochs']}")
-        history = {k: v for k, v in meta["history"].items() if k != "complete"}
-        files.write_json(self.run.history_path, {**history, "complete": False})  # mirrors the checkpoint again
-        return meta["epoch"], history
-
-    def save_epoch(self, twin, history: dict, snapshot: dict | None = None):
-        """After an epoch: its diagnostics (if any), then the checkpoint, then history.json."""
-        epoch = history["epoch"][-1]
-        self.save_snapshot(epoch, snapshot)
-        checkpoint.save(self.run.checkpoint_path, twin, twin.optimizer,
-                        {"epoch": epoch, "history": history, "config": self.config})
-        files.write_json(self.run.history_path, {**history, "complete": False})
-        self.saved += 1
-
-    def save_snapshot(self, epoch: int, snapshot: dict | None):
-        if snapshot is None:
-            return
-
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.savez(f, **{k: np.asarray(v) for k, v in snapshot.items()})
-
-        files.atomic_write(self.run.diagnostics_dir / f"epoch-{epoch:04d}.npz", write)
-
-    def finish(self, twin, recipe: Recipe, history: dict):
-        """Export the backbone (at the images' size) and projector, close provenance, then mark complete."""
-        from . import models
-
-        files.atomic_write(self.run.projector_path, lambda p: twin.projector.save(p))
-        backbone = models.at_size(twin.backbone, recipe.model, recipe.augment.image_size)
-        files.atomic_write(self.run.backbone_path, lambda p: backbone.save(p))
-        try:
-            prov = self.run.provenance() or {"start": None}
-        except BarlowError:  # damaged: the end is still worth recording
-            prov = {"start": None}
-        prov |= {"end": provenance.collect(), "train_seconds": round(sum(history["seconds"]), 1)}
-        files.write_json(self.run.provenance_path, prov)
-        files.write_json(self.run.history_path, {**history, "complete": True})  # last: the run is finished
+    if not isinstance(recipe, dict):
+        return []
+    out = []
+    for prefix, d, cls in (("", recipe, Recipe), ("model.", recipe.get("model"), ModelSpec),
+                           ("augment.", recipe.get("augment"), AugmentConfig)):
+        if isinstance(d, dict):
+            known = {f.name for f in dataclasses.fields(cls)}
+            out += [prefix + k for k in d if k not in known]
+    return out
 
 
 def _load_model(path: Path):

@@ -17,11 +17,11 @@ import numpy as np
 def seeded(seed: int):
     """Inside: ``keras.utils.set_random_seed(seed)``. After: Python's, NumPy's, Keras' and (on TensorFlow)
     the eager context's random state as they were before."""
+    from .backends import keras  # first: the backend check runs before Keras loads
+
     from keras.src.backend.common import global_state
     from keras.src.random import seed_generator
     from keras.src.utils import rng_utils
-
-    from .backends import keras
 
     py_state, np_state = random.getstate(), np.random.get_state()
     keras_state = {k: global_state.get_global_attribute(k)

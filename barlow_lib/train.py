@@ -28,10 +28,13 @@ clock = time.perf_counter  # what checkpoint intervals are measured with (a test
 def prepare(recipe: Recipe, ds: Dataset) -> Recipe:
     """Refuse settings that cannot train on ``ds``; adapt the recipe to the data's image size."""
     recipe.check()
-    if recipe.batch_size > len(ds.x_train):
-        raise BarlowError(f"`batch_size` {recipe.batch_size} is larger than the {len(ds.x_train)} training images "
-                          f"of {ds.name}.", f"use `batch_size` {len(ds.x_train)} or less, or more data "
-                          "(raise or drop `limit`)")
+    n = len(ds.x_train)
+    if n < 2:  # no batch size fits: batches need 2 images (Recipe.check)
+        raise BarlowError(f"{ds.name} has {n} training image{'s' * (n != 1)}; a batch needs at least 2.",
+                          "use more data (raise `limit` to 2 or more, or drop it)")
+    if recipe.batch_size > n:
+        raise BarlowError(f"`batch_size` {recipe.batch_size} is larger than the {n} training images of {ds.name}.",
+                          f"use `batch_size` {n} or less, or more data (raise or drop `limit`)")
     return recipe.for_image_size(ds.image_size)
 
 
@@ -58,8 +61,9 @@ def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, pr
             loss = float(twin.train_on_batch(batch, return_dict=True)["loss"])
             if not math.isfinite(loss):
                 raise BarlowError(f"the loss became {loss} at epoch {epoch}, step {i + 1}.",
-                                  "lower `learning_rate`, train in float32, or check the images for NaN; the last "
-                                  "checkpoint is intact, so the run can restart from it")
+                                  "train again into a new folder with a lower `learning_rate` (or in float32), "
+                                  "and check the images for NaN: resuming this run repeats its settings and "
+                                  "diverges again")
             losses.append(loss)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
