@@ -74,7 +74,7 @@ class Run:
     def config(self) -> dict:
         if not self.config_path.exists():
             raise BarlowError(f"{self.path} is not a run directory (no config.json).",
-                              "pass the `out` folder of a `train` run")
+                              "pass the folder a `train` run wrote into (its `out`)")
         config = files.read_json(self.config_path, _RESTORE)
         missing = [k for k in ("recipe", "data", "seed") if not isinstance(config, dict) or k not in config]
         if missing:

@@ -247,7 +247,7 @@ def test_library_wording_becomes_flags_in_the_cli():
 def test_a_message_naming_an_option_its_command_lacks_is_caught():
     assert_flags_exist("use --limit 100", "train")
     assert_flags_exist("run `barlow-twins train --out DIR` first, then --protocol knn", "evaluate")
-    for message, command in [("use --image-size 32", "evaluate"), ("use `image_size` 32", "evaluate"),
+    for message, command in [("use --epochs 5", "evaluate"), ("use `image_size` 32", "evaluate"),
                              ("evaluate with `barlow-twins evaluate --epochs 5`", "train")]:
         with pytest.raises(AssertionError):
             assert_flags_exist(message, command)
