@@ -1,8 +1,11 @@
 """The command line: one JSON line per command, one clear error per expected mistake."""
 import contextlib
+import functools
+import importlib
 import io
 import json
 import os
+import pkgutil
 import re
 import signal
 import subprocess
@@ -235,6 +238,35 @@ def test_library_messages_name_parameters_not_command_line_flags():
                 text = " ".join(c.value for c in ast.walk(node)
                                 if isinstance(c, ast.Constant) and isinstance(c.value, str))
                 assert not re.search(r"--[a-z]", text), f"{path.name}:{node.lineno} names a flag: {text[:120]}"
+                for name in re.findall(r"`([a-z_]+)`", text):
+                    assert name in known_parameters(), f"{path.name}:{node.lineno}: `{name}` is no parameter"
+
+
+@functools.lru_cache
+def known_parameters() -> set[str]:
+    """Names a library message may put in backticks: the command line's translations, the recipe's fields, and
+    the parameters of the library's public functions and methods (what a notebook user can pass)."""
+    import dataclasses
+    import inspect
+
+    import barlow_lib
+    from barlow_lib import augment, recipes
+    from barlow_lib.cli import FLAGS
+
+    names = set(FLAGS)
+    for cls in (recipes.Recipe, recipes.ModelSpec, augment.AugmentConfig):
+        names |= {f.name for f in dataclasses.fields(cls)}
+    for info in pkgutil.iter_modules(barlow_lib.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"barlow_lib.{info.name}")
+        for _, obj in inspect.getmembers(module, callable):
+            for fn in [obj, *(m for _, m in inspect.getmembers(obj, inspect.isfunction))]:
+                try:
+                    names |= set(inspect.signature(fn).parameters)
+                except (TypeError, ValueError):
+                    pass
+    return names
 
 
 def test_library_wording_becomes_flags_in_the_cli():
