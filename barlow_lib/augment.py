@@ -17,6 +17,7 @@ import dataclasses
 import functools
 
 import numpy as np
+
 from .backends import ops
 
 # Columns of the noise array, one uniform number in [0, 1) each.

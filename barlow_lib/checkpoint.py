@@ -15,6 +15,7 @@ import numpy as np
 from . import files
 from .errors import BarlowError
 
+HISTORY_KEYS = ("epoch", "loss", "knn_accuracy", "lr", "seconds")  # history: one list each, a value per epoch
 _DAMAGED_FIX = ("delete it and the run's history.json to restart training from the first epoch (the finished "
                 "epochs are lost), or start again in a new folder")
 
@@ -57,7 +58,7 @@ def _meta_problem(meta) -> str | None:
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         return f"has no epoch count (epoch: {epoch!r})"
     if not isinstance(history, dict) or not all(isinstance(history.get(k), list)
-                                                    for k in ("epoch", "loss", "knn_accuracy", "lr", "seconds")):
+                                                    for k in HISTORY_KEYS):
         return "has no history of the finished epochs"
     if len(history["epoch"]) != epoch:
         return f"says epoch {epoch} but its history holds {len(history['epoch'])} epochs"

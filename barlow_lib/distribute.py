@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 
 from .backends import keras
-
 from .errors import BarlowError
 
 

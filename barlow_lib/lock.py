@@ -46,10 +46,18 @@ def _alive(holder: dict) -> bool:
     if holder.get("host") != socket.gethostname():
         return True  # cannot tell: assume it runs
     try:
-        os.kill(int(holder["pid"]), 0)
+        return process_alive(int(holder["pid"]))
+    except (ValueError, KeyError):
+        return True
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True where that cannot be told)."""
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError, ValueError, KeyError):
+    except OSError:
         return True
     return True
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_sources
-from . import evaluate, files, provenance
+from . import evaluate, files, lock, provenance
 from .errors import BarlowError
 from .runs import Run
 
@@ -101,7 +101,7 @@ def _staging(out: Path) -> Path:
                               "record into a new or empty folder")
     for old in out.parent.glob(f".{out.name}{files.TEMP_MARK}*") if out.parent.is_dir() else []:
         pid = old.name.rsplit(files.TEMP_MARK, 1)[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not lock.process_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)  # left by a killed record
     tmp = out.parent / f".{out.name}{files.TEMP_MARK}{os.getpid()}"
     try:
@@ -114,16 +114,6 @@ def _staging(out: Path) -> Path:
 
 
 _TAKEN_FIX = "record into another folder, or delete that folder first to write the record again"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _publish(tmp: Path, out: Path):

@@ -32,7 +32,6 @@ from .errors import BarlowError
 from .recipes import Recipe
 
 SETTINGS = ("recipe", "data", "limit", "data_seed", "resize", "seed")  # what a resumed run must repeat
-HISTORY_KEYS = ("epoch", "loss", "knn_accuracy", "lr", "seconds")  # one list each in history.json, a value per epoch
 _RETRAIN = "run the same `train` command again: it rewrites this file from the checkpoint"
 _RESTORE = "restore it, or train again into a new folder"
 

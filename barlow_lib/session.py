@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import checkpoint, files, provenance
+from .checkpoint import HISTORY_KEYS
 from .errors import BarlowError
 from .recipes import Recipe
-from .runs import HISTORY_KEYS, Run, differences
+from .runs import Run, differences
 
 
 class Training:

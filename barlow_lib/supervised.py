@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-from .backends import keras
 import numpy as np
 
 from . import augment, models
+from .backends import keras
 from .data import Dataset
 from .optimizer import make_optimizer
 from .recipes import Recipe

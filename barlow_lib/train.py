@@ -11,15 +11,16 @@ import math
 import sys
 import time
 
-from .backends import keras
 import numpy as np
 from tqdm import tqdm
 
 from . import augment, diagnostics, distribute, evaluate, hardware, models
+from .backends import keras
+from .checkpoint import HISTORY_KEYS
 from .data import Dataset, check_seed
 from .errors import BarlowError
 from .recipes import Recipe
-from .runs import HISTORY_KEYS, Run, config_for
+from .runs import Run, config_for
 
 KNN_MONITOR_TRAIN, KNN_MONITOR_EVAL = 10_000, 2_000
 clock = time.perf_counter  # what checkpoint intervals are measured with (a test's fake clock replaces it)
