@@ -187,7 +187,7 @@ def _import_keras_quietly():
     silences: a user's terminal should show our messages, not those."""
     if "keras" in sys.modules:
         return
-    from .hardware import muted_stderr  # imports keras, inside the mute
+    from .hardware import muted_stderr  # stdlib only: Keras is imported below, inside the mute
 
     real_stderr = os.dup(2)
 
