@@ -50,7 +50,7 @@ def main():
         r["speed-up"] = round(r["pairs/s"] / base, 2)
     _common.write_result(args.out, "Augmentation throughput (two views per image, CPU)", rows,
                          {"best speed-up over the per-image pipeline": max(r["speed-up"] for r in rows)}, started,
-                         data=f"{args.images} random 32x32 uint8 images, batch {args.batch}, seed strengths")
+                         data=f"{args.images} random 32x32 uint8 images, batch {args.batch}, keras-io strengths")
 
 
 if __name__ == "__main__":

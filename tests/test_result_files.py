@@ -127,4 +127,5 @@ def test_no_result_file_keeps_a_recipe_name_the_library_has_renamed():
     for path in FILES:
         text = path.read_text()
         for old in ALIASES:
-            assert not re.search(rf'"recipe": "{old}[-"]', text), f"{path.name} still names recipe {old!r}"
+            used_as_recipe = rf'"recipe": "{old}[-"]|\b{old}(-bf16| style| strengths| recipe)\b'
+            assert not re.search(used_as_recipe, text), f"{path.name} still names recipe {old!r}"

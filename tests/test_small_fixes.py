@@ -35,3 +35,13 @@ def test_seeded_work_leaves_the_callers_random_state_as_it_was():
     assert draws() == expected
     with seeded(0):
         assert draws() == inside  # and inside, the seed does decide
+
+
+def test_the_live_run_line_sets_each_override_beside_the_recipes_own_value():
+    from barlow_lib import recipes
+    from barlow_lib.chapters.start import live_run_line
+
+    cpu = recipes.get("cpu")
+    line = live_run_line(cpu.replace(epochs=cpu.epochs + 6), 5000)
+    assert f"{cpu.epochs + 6} epochs (the recipe: {cpu.epochs})" in line and "5,000 training images" in line
+    assert "(the recipe" not in live_run_line(cpu, 0).split("epochs")[1]  # the batch size was not changed

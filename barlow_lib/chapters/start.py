@@ -34,10 +34,19 @@ def live_run(recipe: str | None = None, source: str = "", limit=None, epochs=Non
     source = data_source(source)
     ds = data.load(source, limit=limit or None)
     show_data(ds)
-    print(f"Live run: recipe {r.name}, {'every' if not limit else f'{limit:,}'} training images, {r.epochs} epochs, "
-          f"batch {r.batch_size}")
+    print(live_run_line(r, limit))
     name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{ds.name}-{limit or 'all'}")
     return r, ds, run_dir or f"runs/{name.strip('-').lower()}"
+
+
+def live_run_line(r, limit: int) -> str:
+    """The live run's settings in one line, each override set beside the recipe's own value."""
+    own = recipes.get(r.name)
+    changed = [f"{what} (the recipe: {mine})" if mine != theirs else what
+               for what, theirs, mine in ((f"{r.epochs} epochs", r.epochs, own.epochs),
+                                          (f"batch {r.batch_size}", r.batch_size, own.batch_size))]
+    images = "every training image" if not limit else f"{limit:,} training images"
+    return f"Live run: the {r.name} recipe with {images}, {', '.join(changed)}"
 
 
 def show_data(ds) -> None:
