@@ -1,0 +1,165 @@
+"""The `cpu` recipe's levers at one wall-clock budget on this machine's CPU cores, several seeds each.
+
+    python bench/cpu_sweep.py --data cifar10-jpeg --minutes 3 --seeds 0 --out results/cpu-sweep.json
+    python bench/cpu_sweep.py --data cifar10-jpeg --minutes 3 --seeds 0 1 2 --variants base width-24 \
+        --out results/cpu-sweep.json
+
+Each variant changes a few fields of the `cpu` recipe (``VARIANTS``) and trains for as many epochs as fit
+in the budget at its own speed. That speed is measured once per variant and budget (a few timed steps,
+``calibrate``) and kept in the result file, so a resumed or extended sweep trains the same epochs. Every
+setting is judged on the validation split carved from the training images (the last tenth of each class):
+the folder's test split is never read. The kNN monitor is off during sweep runs (it costs the same for
+every variant and says nothing the final kNN does not).
+
+The result file is rewritten whole after each run (a kill leaves the previous complete file); runs already
+in it are skipped, and a run killed halfway resumes from its folder under ``--work``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (quiet TensorFlow)
+import numpy as np
+from barlow_lib import data, models, provenance, recipes, train
+from barlow_lib.files import read_json, write_json
+
+BASE = "cpu"
+# name -> (what it tests, changes to the base recipe in Recipe.replace's form)
+VARIANTS = {
+    "base": ("the cpu recipe as it stands", {}),
+    "view-24": ("24 px views (base: 16)", {"augment": {"output_size": 24}}),
+    "view-32": ("full-size 32 px views", {"augment": {"output_size": None}}),
+    "width-24": ("first stage 24 filters wide (base: 16)", {"model": {"width": 24}}),
+    "width-32": ("first stage 32 filters wide", {"model": {"width": 32}}),
+    "depth-18": ("ResNet-18 (base: ResNet-10)", {"model": {"depth": 18}}),
+    "projector-2048": ("projector 2048-2048 (base: 1024-1024)", {"model": {"projector": (2048, 2048)}}),
+    "projector-512": ("projector 512-512", {"model": {"projector": (512, 512)}}),
+    "projector-3x1024": ("three projector layers of 1024", {"model": {"projector": (1024, 1024, 1024)}}),
+    "lambda-x2": ("lambda 0.0102 (base: 0.0051)", {"lambd": 0.0102}),
+    "lambda-x0.5": ("lambda 0.00255", {"lambd": 0.00255}),
+    "batch-128": ("batch 128 (base: 256)", {"batch_size": 128}),
+    "batch-512": ("batch 512", {"batch_size": 512}),
+    "lr-x2": ("learning rate 0.02 (base: 0.01)", {"learning_rate": 0.02}),
+    "lr-x0.5": ("learning rate 0.005", {"learning_rate": 0.005}),
+    "crop-0.35": ("crops from 0.35 of the side (base: 0.5)", {"augment": {"crop_min": 0.35}}),
+}
+SWEEP_SETTINGS = {"knn_every": 0}  # every sweep run: no kNN monitor
+
+
+def variant_recipe(name: str, epochs: int | None = None) -> recipes.Recipe:
+    changes = dict(VARIANTS[name][1]) | SWEEP_SETTINGS
+    if epochs is not None:
+        changes["epochs"] = epochs
+    return recipes.get(BASE).replace(**changes).check()
+
+
+def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: int = 3) -> float:
+    """Training pairs per second of ``recipe`` on ``ds``: ``steps`` timed ``train_on_batch`` calls after ``warmup``."""
+    from barlow_lib.backends import keras
+
+    recipe = train.prepare(recipe, ds)
+    keras.backend.clear_session()
+    twin = models.build_twin(recipe, steps_per_epoch=len(ds.x_train) // recipe.batch_size)
+    inputs = train.epoch_inputs(ds.x_train, recipe.batch_size, 0, 0)
+    batch = {k: v[: recipe.batch_size] for k, v in inputs.items()}
+    for _ in range(warmup):
+        twin.train_on_batch(batch)
+    t = time.perf_counter()
+    for _ in range(steps):
+        twin.train_on_batch(batch)
+    return steps * recipe.batch_size / (time.perf_counter() - t)
+
+
+def epochs_for(budget_s: float, pairs_per_s: float, n_train: int, batch_size: int, overhead: float = 1.05) -> int:
+    """Whole epochs that fit in the budget (``overhead``: shuffling, checkpoints, diagnostics between epochs)."""
+    pairs_per_epoch = n_train // batch_size * batch_size
+    return max(1, math.floor(budget_s * pairs_per_s / (pairs_per_epoch * overhead)))
+
+
+def validation_data(source: str, limit: int | None) -> data.Dataset:
+    """The training images with a tenth of each class carved out as the validation split; test is dropped."""
+    ds = data.load(source, limit=limit)
+    if ds.eval_split == "test":
+        ds = data.split_validation(ds.replace(x_eval=None, y_eval=None, eval_split=None))
+    return ds
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Per variant: seeds, mean, sample standard deviation and standard error of each measure, and the cost."""
+    out = {}
+    for name in dict.fromkeys(r["variant"] for r in runs):
+        rows = [r for r in runs if r["variant"] == name]
+        entry = {"what": VARIANTS[name][0] if name in VARIANTS else "", "seeds": [r["seed"] for r in rows],
+                 "epochs": rows[0]["epochs"],
+                 "train_seconds_mean": round(float(np.mean([r["train_s"] for r in rows])), 1)}
+        for key in ("knn", "linear"):
+            values = np.array([r[key] for r in rows])
+            sd = float(values.std(ddof=1)) if len(values) > 1 else None
+            entry[key] = {"mean": round(float(values.mean()), 4), "sd": None if sd is None else round(sd, 4),
+                          "sem": None if sd is None else round(sd / math.sqrt(len(values)), 4)}
+        out[name] = entry
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True, help="a labelled image folder (DIR/train/<class>/...)")
+    p.add_argument("--minutes", type=float, required=True, help="training budget of every run")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--limit", type=int, help="use only N training images (smoke runs)")
+    p.add_argument("--work", default="sweep-runs", help="run folders (resumable)")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    started = time.perf_counter()
+    ds = validation_data(args.data, args.limit)
+    result = read_json(args.out) if Path(args.out).exists() else {}
+    calibration, runs = result.get("calibration", {}), result.get("runs", [])
+    command = "python " + " ".join(["bench/cpu_sweep.py", *os.sys.argv[1:]])
+    commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
+    budget = f"{args.minutes:g} min"
+    for seed in args.seeds:
+        for name in args.variants:
+            if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
+                continue
+            key = f"{name} @ {budget}"
+            if key not in calibration:
+                rate = calibrate(variant_recipe(name), ds)
+                recipe = variant_recipe(name)
+                calibration[key] = {"pairs_per_second": round(rate, 1), "epochs": epochs_for(
+                    args.minutes * 60, rate, len(ds.x_train), recipe.batch_size)}
+            recipe = variant_recipe(name, calibration[key]["epochs"])
+            t = time.perf_counter()
+            run = train.train(recipe, ds, os.path.join(args.work, budget.replace(" ", ""), f"{name}-s{seed}"),
+                              seed=seed, progress=False)
+            train_s = sum(run.history()["seconds"])
+            row = {"variant": name, "seed": seed, "budget": budget, "epochs": recipe.epochs,
+                   "train_s": round(train_s, 1), "wall_s": round(time.perf_counter() - t, 1),
+                   "knn": run.evaluate("knn", ds)["accuracy"], "linear": run.evaluate("linear", ds)["accuracy"],
+                   "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": provenance.git_commit()}
+            if name == "base":
+                row |= {"knn_random_init": run.evaluate("knn", ds, random_init=True)["accuracy"],
+                        "linear_random_init": run.evaluate("linear", ds, random_init=True)["accuracy"],
+                        "linear_projector_output": run.evaluate("linear", ds, output="projector")["accuracy"]}
+            runs.append(row)
+            print(json.dumps(row), flush=True)
+            result = {"title": f"The {BASE} recipe's levers at a fixed training budget", "base": BASE,
+                      "base_recipe": recipes.get(BASE).to_dict(), "sweep_settings": SWEEP_SETTINGS,
+                      "data": ds.describe(), "split": ds.eval_split,
+                      "variants": {n: {"what": w, "changes": json.loads(json.dumps(c))}
+                                   for n, (w, c) in VARIANTS.items()},
+                      "calibration": calibration, "runs": runs, "summary": summarise(runs),
+                      "command": " && ".join(commands),
+                      "provenance": provenance.collect(),
+                      "session_wall_seconds": round(time.perf_counter() - started, 1)}
+            write_json(args.out, result)
+    print(json.dumps(summarise(runs), indent=1))
+
+
+if __name__ == "__main__":
+    main()
