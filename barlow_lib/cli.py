@@ -43,7 +43,8 @@ def cmd_info(args):
     return {"recipe": r.name, "params": twin.count_params(), "backbone_params": twin.backbone.count_params(),
             "projector_params": twin.projector.count_params(), "feature_dim": int(twin.backbone.output.shape[-1]),
             "embedding_dim": int(twin.projector.output.shape[-1]),
-            "backbone_flops_per_image": models.forward_flops(twin.backbone),
+            "backbone_flops_per_image": models.forward_flops(models.at_size(twin.backbone, r.model,
+                                                                            r.augment.view_size)),
             "batch_size": r.batch_size, "epochs": r.epochs, "description": r.description}
 
 

@@ -47,7 +47,7 @@ def _dtype(spec):
     return "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
 
 
-def build_backbone(spec: ModelSpec, image_size: int = 32, *, sync_bn: bool = False,
+def build_backbone(spec: ModelSpec, image_size: int | None = 32, *, sync_bn: bool = False,
                    name: str = "backbone") -> keras.Model:
     """The ResNet encoder a ``ModelSpec`` describes, mapping (S, S, 3) images in [0, 1] to a feature vector.
 
@@ -55,6 +55,7 @@ def build_backbone(spec: ModelSpec, image_size: int = 32, *, sync_bn: bool = Fal
     ``shortcut_bn=False``, ``bn_momentum=0.99``): zero-pad 3, 7x7/2 conv, 3x3/2 max-pool, then 2x2
     average pool and flatten (512 features at 32 px). ``stem="cifar"`` is the stem every strong CIFAR
     result uses: 3x3 conv, no max-pool, global average pool; ``stem_stride=2`` halves its resolution.
+    ``image_size=None``: any side (the CIFAR stem only).
     """
     if spec.depth not in STAGE_BLOCKS:
         raise ValueError(f"depth must be one of {sorted(STAGE_BLOCKS)}, got {spec.depth}")
@@ -106,6 +107,13 @@ class BarlowTwins(keras.Model):
         self.augment_config, self.lambd = augment_config, lambd
         self.two_views = augment.compiled_two_views(augment_config)
 
+    def use_view_size(self, side: int):
+        """Make views of ``side`` px from the next step on (progressive resizing; the step is traced again)."""
+        if side != self.augment_config.view_size:
+            self.augment_config = self.augment_config.replace(output_size=side)
+            self.two_views = augment.compiled_two_views(self.augment_config)
+            self.train_function = None
+
     def embed(self, views, training=False):
         return self.projector(self.backbone(views, training=training), training=training)
 
@@ -140,7 +148,8 @@ def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = N
     spec, aug = recipe.model, recipe.augment
     if spec.stem == "imagenet" and aug.view_size != aug.image_size:
         raise ValueError("output_size needs the CIFAR stem (the keras-io network flattens a fixed-size map)")
-    backbone = build_backbone(spec, aug.view_size, sync_bn=sync_bn)
+    # A view schedule feeds the backbone views of several sides: only the CIFAR stem's global pool takes them.
+    backbone = build_backbone(spec, None if recipe.view_schedule else aug.view_size, sync_bn=sync_bn)
     projector = build_projector(backbone.output.shape[-1], spec, sync_bn=sync_bn)
     twin = BarlowTwins(backbone, projector, aug, recipe.lambd, name="barlow_twins")
     twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})

@@ -65,6 +65,9 @@ class Recipe:
     epochs: int = 100
     jit_compile: bool | str = "auto"  # "auto": XLA on JAX and on accelerators, not on a TF CPU (hardware.py)
     knn_every: int = 0  # kNN monitor every N epochs (0: off)
+    # Progressive resizing: ((fraction, side), ...) - from that fraction of the epochs on, views of that side
+    # (e.g. ((0.75, 24),): the last quarter on 24 px views); () keeps ``augment.output_size`` throughout.
+    view_schedule: tuple = ()
     description: str = ""
 
     def replace(self, model: dict | None = None, augment: dict | None = None, **changes) -> "Recipe":
@@ -73,7 +76,18 @@ class Recipe:
             changes["model"] = self.model.replace(**{k: tuple(v) if k == "projector" else v for k, v in model.items()})
         if augment is not None:
             changes["augment"] = self.augment.replace(**augment)
+        if "view_schedule" in changes:
+            changes["view_schedule"] = tuple(tuple(e) for e in changes["view_schedule"])
         return dataclasses.replace(self, **changes)
+
+    def view_size_at(self, epoch: int) -> int:
+        """The side of the views in (1-based) ``epoch``: entry (f, side) of ``view_schedule`` applies from
+        epoch floor(f * epochs) + 1 on."""
+        side = self.augment.view_size
+        for fraction, later in self.view_schedule:
+            if epoch > math.floor(fraction * self.epochs):
+                side = later
+        return side
 
     def for_image_size(self, size: int) -> "Recipe":
         """This recipe for square images of ``size`` px.
@@ -84,10 +98,13 @@ class Recipe:
         """
         if size == self.augment.image_size:
             return self
+        def scaled(side):
+            return max(8, round(side * size / self.augment.image_size))
+
         changes = {"image_size": size}
         if self.augment.output_size:
-            changes["output_size"] = max(8, round(self.augment.output_size * size / self.augment.image_size))
-        return self.replace(augment=changes)
+            changes["output_size"] = scaled(self.augment.output_size)
+        return self.replace(augment=changes, view_schedule=tuple((f, scaled(s)) for f, s in self.view_schedule))
 
     def check(self) -> "Recipe":
         """Refuse settings that cannot train, naming the parameter."""
@@ -104,6 +121,16 @@ class Recipe:
         if not isinstance(self.knn_every, int) or self.knn_every < 0:
             raise BarlowError(f"`knn_every` {self.knn_every}: the kNN monitor runs every N epochs, N >= 0.",
                               "use `knn_every` 0 (off) or a positive number of epochs")
+        fractions = [e[0] if isinstance(e, (tuple, list)) and e else None for e in self.view_schedule]
+        if any(not (isinstance(e, (tuple, list)) and len(e) == 2 and isinstance(e[1], int) and e[1] >= 8
+                    and isinstance(e[0], (int, float)) and 0 < e[0] < 1) for e in self.view_schedule) \
+                or fractions != sorted(set(fractions)):  # (None only where the first test already failed)
+            raise BarlowError(f"`view_schedule` {self.view_schedule!r}: pairs (fraction of the epochs, view side) "
+                              "with fractions rising between 0 and 1 and sides of 8 px or more.",
+                              "use e.g. `view_schedule` ((0.75, 24),): the last quarter of the epochs on 24 px views")
+        if self.view_schedule and self.model.stem != "cifar":
+            raise BarlowError("`view_schedule` changes the view size, which the ImageNet stem's flatten cannot take.",
+                              "use the CIFAR stem (`stem` cifar), or drop `view_schedule`")
         for key, allowed in CHOICES.items():
             value = self
             for part in key.split("."):
@@ -126,6 +153,7 @@ class Recipe:
             keras_io = model.get("stem") == "imagenet"
             model |= {"conv_bias": keras_io, "shortcut_bn": not keras_io, "bn_momentum": 0.99 if keras_io else 0.9}
         d["name"] = ALIASES.get(d["name"], d["name"])
+        d["view_schedule"] = tuple(tuple(e) for e in d.get("view_schedule", ()))
         return cls(model=ModelSpec(**model), augment=AugmentConfig(**d.pop("augment")), **d)
 
     def __str__(self) -> str:

@@ -135,6 +135,7 @@ def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, 
         stop, saved_at = min(recipe.epochs, start + (max_epochs or recipe.epochs)), clock()
         for epoch in range(start + 1, stop + 1):
             t0 = time.perf_counter()
+            twin.use_view_size(recipe.view_size_at(epoch))
             loss = train_epoch(twin, epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch - 1), recipe.batch_size,
                                epoch, recipe.epochs, progress)
             for key, value in monitor.after_epoch(twin, epoch, loss, time.perf_counter() - t0).items():

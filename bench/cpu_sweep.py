@@ -47,6 +47,8 @@ VARIANTS = {
     "lr-x2": ("learning rate 0.02 (base: 0.01)", {"learning_rate": 0.02}),
     "lr-x0.5": ("learning rate 0.005", {"learning_rate": 0.005}),
     "crop-0.35": ("crops from 0.35 of the side (base: 0.5)", {"augment": {"crop_min": 0.35}}),
+    "progressive-24": ("16 px views, the last quarter of the epochs 24 px", {"view_schedule": ((0.75, 24),)}),
+    "progressive-32": ("16 px views, the last fifth of the epochs 32 px", {"view_schedule": ((0.8, 32),)}),
 }
 SWEEP_SETTINGS = {"knn_every": 0}  # every sweep run: no kNN monitor
 
@@ -75,10 +77,23 @@ def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: 
     return steps * recipe.batch_size / (time.perf_counter() - t)
 
 
-def epochs_for(budget_s: float, pairs_per_s: float, n_train: int, batch_size: int, overhead: float = 1.05) -> int:
-    """Whole epochs that fit in the budget (``overhead``: shuffling, checkpoints, diagnostics between epochs)."""
-    pairs_per_epoch = n_train // batch_size * batch_size
-    return max(1, math.floor(budget_s * pairs_per_s / (pairs_per_epoch * overhead)))
+def view_sides(recipe: recipes.Recipe) -> list[int]:
+    return sorted({recipe.augment.view_size, *(side for _, side in recipe.view_schedule)})
+
+
+def epochs_for(budget_s: float, rates: dict, recipe: recipes.Recipe, n_train: int, overhead: float = 1.05) -> int:
+    """The most whole epochs that fit in the budget at the measured pairs/s of each view side (``rates``);
+    ``overhead``: shuffling, checkpoints and diagnostics between epochs."""
+    pairs_per_epoch = n_train // recipe.batch_size * recipe.batch_size
+
+    def cost(epochs):
+        r = recipe.replace(epochs=epochs)
+        return sum(pairs_per_epoch * overhead / rates[r.view_size_at(e)] for e in range(1, epochs + 1))
+
+    epochs = 1
+    while cost(epochs + 1) <= budget_s:
+        epochs += 1
+    return epochs
 
 
 def validation_data(source: str, limit: int | None) -> data.Dataset:
@@ -116,7 +131,7 @@ def main():
     p.add_argument("--work", default="sweep-runs", help="run folders (resumable)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])
@@ -129,10 +144,12 @@ def main():
                 continue
             key = f"{name} @ {budget}"
             if key not in calibration:
-                rate = calibrate(variant_recipe(name), ds)
                 recipe = variant_recipe(name)
-                calibration[key] = {"pairs_per_second": round(rate, 1), "epochs": epochs_for(
-                    args.minutes * 60, rate, len(ds.x_train), recipe.batch_size)}
+                rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
+                         for side in view_sides(train.prepare(recipe, ds))}
+                calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
+                                    "epochs": epochs_for(args.minutes * 60, rates, train.prepare(recipe, ds),
+                                                         len(ds.x_train))}
             recipe = variant_recipe(name, calibration[key]["epochs"])
             t = time.perf_counter()
             run = train.train(recipe, ds, os.path.join(args.work, budget.replace(" ", ""), f"{name}-s{seed}"),
@@ -141,7 +158,7 @@ def main():
             row = {"variant": name, "seed": seed, "budget": budget, "epochs": recipe.epochs,
                    "train_s": round(train_s, 1), "wall_s": round(time.perf_counter() - t, 1),
                    "knn": run.evaluate("knn", ds)["accuracy"], "linear": run.evaluate("linear", ds)["accuracy"],
-                   "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": provenance.git_commit()}
+                   "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": commit}
             if name == "base":
                 row |= {"knn_random_init": run.evaluate("knn", ds, random_init=True)["accuracy"],
                         "linear_random_init": run.evaluate("linear", ds, random_init=True)["accuracy"],
@@ -155,7 +172,7 @@ def main():
                                    for n, (w, c) in VARIANTS.items()},
                       "calibration": calibration, "runs": runs, "summary": summarise(runs),
                       "command": " && ".join(commands),
-                      "provenance": provenance.collect(),
+                      "provenance": provenance.collect() | {"commit": commit},
                       "session_wall_seconds": round(time.perf_counter() - started, 1)}
             write_json(args.out, result)
     print(json.dumps(summarise(runs), indent=1))
