@@ -1,0 +1,75 @@
+"""Published CIFAR-10 figures for Barlow Twins, each with its source, and the table that sets this book's
+records beside them (chapter 6 and the results page show the same table).
+
+Every published figure here is the source's own number on the CIFAR-10 test split; what differs from this
+book's records (network, epochs, hardware, protocol, the images) is a column of its own.
+"""
+from __future__ import annotations
+
+from .. import records
+from . import keras_io_reference
+
+KERAS_IO = keras_io_reference.published_log()
+# keras-io's printed log: the first epoch (which compiles) and then a steady time per epoch.
+KERAS_IO_MINUTES = (KERAS_IO["first_epoch_seconds"] + 159 * KERAS_IO["seconds_per_epoch"]) / 60
+
+PUBLISHED = (
+    {"result": "keras-io example, its text", "network": "ResNet-34, ImageNet stem", "epochs": 160,
+     "hardware": "one Colab GPU", "minutes": KERAS_IO_MINUTES, "kNN": None, "linear": KERAS_IO["accuracy_in_text"],
+     "notes": "probe on the projector's output; original CIFAR-10 images", "source": "Eranti (2021), keras-io"},
+    {"result": "keras-io example, its log", "network": "ResNet-34, ImageNet stem", "epochs": 160,
+     "hardware": "one Colab GPU", "minutes": KERAS_IO_MINUTES, "kNN": None,
+     "linear": KERAS_IO["linear_probe_val_accuracy_last"],
+     "notes": "the probe's last printed accuracy; original images", "source": "Eranti (2021), keras-io"},
+    {"result": "Barlow-Twins-TF", "network": "ResNet-20", "epochs": 100, "hardware": "one V100 GPU", "minutes": 23,
+     "kNN": None, "linear": 0.6261, "notes": "original images", "source": "sayakpaul/Barlow-Twins-TF, README"},
+    {"result": "lightly benchmark", "network": "ResNet-18, CIFAR stem", "epochs": 200, "hardware": "one GPU",
+     "minutes": 375.9, "kNN": 0.842, "linear": None,
+     "notes": "batch 128; best kNN over all epochs; original images", "source": "lightly docs, benchmarks"},
+    {"result": "lightly benchmark", "network": "ResNet-18, CIFAR stem", "epochs": 800, "hardware": "one GPU",
+     "minutes": 517.5, "kNN": 0.859, "linear": None,
+     "notes": "batch 512; best kNN over all epochs; original images", "source": "lightly docs, benchmarks"},
+    {"result": "solo-learn", "network": "ResNet-18, CIFAR stem", "epochs": 1000, "hardware": "GPU", "minutes": None,
+     "kNN": None, "linear": 0.921, "notes": "online linear probe; original images",
+     "source": "da Costa et al. (2022), solo-learn README"},
+)
+
+RECORDS = ("cpu", "cpu-long")  # this book's CPU records, when they exist
+
+
+def _network(config: dict) -> str:
+    m = config["recipe"]["model"]
+    stem = "CIFAR stem" if m["stem"] == "cifar" else "ImageNet stem"
+    return f"ResNet-{m['depth']} ({m['width']} filters wide), {stem}"
+
+
+def record_row(name: str, rec) -> dict:
+    from . import recorded
+
+    e = rec["evaluations"]
+    images = "JPEG copy of the images" if "jpeg" in str(rec["config"]["data"]).lower() else "original images"
+    split = "test split" if rec["split"] == "test" else "validation split, not test"
+    return {"result": f"this book: record `{name}`", "network": _network(rec["config"]),
+            "epochs": len(rec["history"]["epoch"]), "hardware": recorded.hardware(rec),
+            "minutes": (rec["train_seconds"] or 0) / 60, "kNN": e["knn"]["accuracy"], "linear": e["linear"]["accuracy"],
+            "notes": f"probe on the backbone; {split}; {images}", "source": "results/runs/" + name}
+
+
+def rows() -> list[dict]:
+    """This book's records (those that exist), then the published figures."""
+    mine = [record_row(n, rec) for n in RECORDS if (rec := records.load(n)) is not None]
+    return mine + list(PUBLISHED)
+
+
+def table():
+    """The comparison as a page shows it: percentages, minutes rounded, blanks where a source gives nothing."""
+    from . import plotting
+
+    def pct(v):
+        return "" if v is None else f"{v:.1%}"
+
+    return plotting.table([{"result": r["result"], "network": r["network"], "epochs": r["epochs"],
+                            "hardware": r["hardware"],
+                            "training time": "" if r["minutes"] is None else f"{r['minutes']:.0f} min",
+                            "kNN": pct(r["kNN"]), "linear": pct(r["linear"]), "what differs": r["notes"],
+                            "source": r["source"]} for r in rows()])

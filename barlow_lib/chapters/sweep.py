@@ -1,0 +1,73 @@
+"""The CPU recipe sweep (``results/cpu-sweep.json``, written by ``bench/cpu_sweep.py``) as the results page
+shows it: each variant's accuracy against the base recipe's, with every seed drawn, and a table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def load(path) -> dict | None:
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def budgets(result: dict) -> list[str]:
+    return list(dict.fromkeys(r["budget"] for r in result["runs"]))
+
+
+def by_variant(result: dict, budget: str) -> dict:
+    """{variant: [runs]} at one budget, the base recipe first, then by mean linear accuracy (best first)."""
+    groups = {}
+    for r in result["runs"]:
+        if r["budget"] == budget:
+            groups.setdefault(r["variant"], []).append(r)
+    order = sorted(groups, key=lambda n: (n != "base", -np.mean([r["linear"] for r in groups[n]])))
+    return {n: groups[n] for n in order}
+
+
+def figure(result: dict, budget: str):
+    """Dots: each seed's kNN and linear accuracy per variant; bars: their mean; the dashed line: the base's mean."""
+    groups = by_variant(result, budget)
+    names = list(groups)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(names) + 1.2), sharey=True)
+    for ax, key, label in zip(axes, ("knn", "linear"), ("kNN", "linear probe")):
+        for i, n in enumerate(names):
+            values = np.array([r[key] for r in groups[n]]) * 100
+            ax.barh(i, values.mean(), color="C0" if n == "base" else "0.75", height=0.6)
+            ax.plot(values, np.full(len(values), i), "k.", ms=5)
+        if "base" in groups:
+            ax.axvline(np.mean([r[key] for r in groups["base"]]) * 100, color="C0", ls="--", lw=1)
+        lo = min(r[key] for g in groups.values() for r in g) * 100
+        ax.set_xlim(max(0, lo - 5), max(r[key] for g in groups.values() for r in g) * 100 + 2)
+        ax.set_xlabel(f"{label} accuracy, validation split (%)")
+    axes[0].set_yticks(range(len(names)), [f"{n} ({groups[n][0]['epochs']} ep.)" for n in names])
+    axes[0].invert_yaxis()
+    fig.suptitle(f"The cpu recipe's levers at {budget} of training each (dots: seeds)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def rows(result: dict, budget: str) -> list[dict]:
+    """One row per variant: what it changes, epochs, seeds, mean (and the seeds' standard deviation where there
+    are 2+), cost. A difference from the base within two standard errors of it (the base's seed-to-seed spread,
+    where it has 2+ seeds) is marked as noise."""
+    groups = by_variant(result, budget)
+    base = groups.get("base", [])
+    out = []
+    for n, runs in groups.items():
+        row = {"variant": n, "what it changes": result["variants"].get(n, {}).get("what", ""),
+               "epochs": runs[0]["epochs"], "seeds": len(runs),
+               "train s": round(float(np.mean([r["train_s"] for r in runs])))}
+        for key, label in (("knn", "kNN"), ("linear", "linear")):
+            v = np.array([r[key] for r in runs]) * 100
+            row[label] = f"{v.mean():.1f}" + (f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
+            if base and n != "base":
+                b = np.array([r[key] for r in base]) * 100
+                diff = v.mean() - b.mean()
+                row[f"{label} vs base"] = f"{diff:+.1f}" + ("" if len(b) < 2 else " (noise)" if abs(diff) <= 2 * b.std(
+                    ddof=1) * np.sqrt(1 / len(v) + 1 / len(b)) else "")
+        out.append(row)
+    return out

@@ -1,0 +1,57 @@
+"""The tables that set results side by side: the published figures and the CPU sweep."""
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from barlow_lib import records  # noqa: E402
+from barlow_lib.chapters import published, sweep  # noqa: E402
+
+
+def test_every_published_figure_names_its_source_and_what_differs():
+    for row in published.PUBLISHED:
+        assert row["source"] and row["notes"] and row["network"]
+        assert row["kNN"] is not None or row["linear"] is not None
+        assert all(v is None or 0 < v < 1 for v in (row["kNN"], row["linear"]))
+    # keras-io's log: 89 s for the first epoch, then 29 s each: the "78 minutes" the book quotes
+    assert round(published.KERAS_IO_MINUTES) == 78
+
+
+def test_a_record_row_says_its_split_and_its_images():
+    rec = records.load("cpu")
+    if rec is None:
+        pytest.skip("no cpu record")
+    row = published.record_row("cpu", rec)
+    assert ("test split" in row["notes"]) == (rec["split"] == "test")
+    assert row["linear"] == rec["evaluations"]["linear"]["accuracy"]
+    assert published.rows()[0] == row  # the book's records come first
+
+
+def run(variant, seed, knn, linear, epochs=5):
+    return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": epochs, "train_s": 180.0,
+            "knn": knn, "linear": linear}
+
+
+def fake_sweep(runs):
+    return {"runs": runs, "variants": {"base": {"what": "as it stands"}, "wide": {"what": "wider"},
+                                       "tiny": {"what": "smaller"}}}
+
+
+def test_sweep_rows_put_the_base_first_and_the_best_next_and_mark_noise():
+    result = fake_sweep([run("tiny", 0, 0.50, 0.55), run("base", 0, 0.60, 0.650), run("base", 1, 0.61, 0.655),
+                         run("base", 2, 0.59, 0.645), run("wide", 0, 0.66, 0.70)])
+    rows = sweep.rows(result, "3 min")
+    assert [r["variant"] for r in rows] == ["base", "wide", "tiny"]
+    assert rows[0]["seeds"] == 3 and "±" in rows[0]["linear"]
+    assert rows[1]["linear vs base"] == "+5.0"  # far beyond the base's spread of 0.5 points
+    noisy = sweep.rows(fake_sweep(result["runs"] + [run("tiny", 1, 0.60, 0.652)]), "3 min")
+    tiny = next(r for r in noisy if r["variant"] == "tiny")
+    assert tiny["linear"] == "60.1 ± 7.2"
+    assert sweep.figure(result, "3 min") is not None
+
+
+def test_a_difference_within_the_base_s_noise_is_called_noise():
+    result = fake_sweep([run("base", s, 0.60, v) for s, v in enumerate((0.64, 0.66, 0.65))]
+                        + [run("wide", 0, 0.60, 0.655)])
+    wide = next(r for r in sweep.rows(result, "3 min") if r["variant"] == "wide")
+    assert wide["linear vs base"] == "+0.5 (noise)"
