@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import console
 from .errors import BarlowError
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -164,7 +166,8 @@ def decode(files: list[Path], image_size: int | None = None) -> np.ndarray:
         check_sizes(files)
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
         images = list(tqdm(pool.map(lambda p: _decode_one(p, image_size), files), total=len(files),
-                           desc="decoding images", unit="img", disable=len(files) < 2000, mininterval=2.0))
+                           desc="decoding images", unit="img", mininterval=2.0,
+                           disable=len(files) < 2000 or not console.redraws(sys.stderr)))
     x = np.stack(images)
     _write_cache(cached, x)
     return x

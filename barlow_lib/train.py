@@ -14,7 +14,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import augment, diagnostics, distribute, evaluate, hardware, models
+from . import augment, console, diagnostics, distribute, evaluate, hardware, models
 from .backends import keras
 from .checkpoint import HISTORY_KEYS
 from .data import Dataset, check_seed
@@ -54,7 +54,8 @@ def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, pr
     """
     steps = len(inputs["images"]) // batch_size
     losses = []
-    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not progress,
+    bar_shown = progress and console.redraws(sys.stdout)  # a log gets Monitor's one line per epoch instead
+    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not bar_shown,
               mininterval=1.0) as bar:
         for i in range(steps):
             batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}

@@ -289,3 +289,15 @@ def test_evaluate_on_images_of_another_size_names_only_options_evaluate_has(smok
     np.savez(tmp_path / "big.npz", x_train=np.zeros((40, 16, 16, 3), np.uint8), y_train=np.arange(40) % 2)
     proc = cli("evaluate", "--run", smoke_run, "--data", tmp_path / "big.npz", "--quiet", check=False)
     assert_clean_error(proc, "px")
+
+
+def test_a_log_file_gets_one_line_per_epoch_not_the_bar_s_frames(tmp_path):
+    log = tmp_path / "log"
+    with open(log, "w") as f:  # stdout not a terminal, as under nohup or CI
+        subprocess.run([sys.executable, "-m", "barlow_lib", "train", "--recipe", "smoke", "--data", "synthetic",
+                        "--limit", "256", "--epochs", "2", "--out", tmp_path / "run"], stdout=f,
+                       stderr=subprocess.STDOUT, env=ENV, timeout=300, check=True)
+    text = log.read_text()
+    assert "\r" not in text, text[:500]
+    assert [line.split(":")[0] for line in text.splitlines() if line.startswith("epoch ")] == ["epoch 1/2",
+                                                                                               "epoch 2/2"]
