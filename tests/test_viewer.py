@@ -83,3 +83,21 @@ def test_static_slider_shows_one_jitter_strength_alone(name):
     assert np.abs(originals - views).mean() < 4, "strength 0 should leave the images as they are"
     strong = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[-1].split(",", 1)[1]))), np.float32)
     assert np.abs(strong[:32] - strong[32:]).mean() > 4, "the strongest setting should change the images"
+
+
+def test_each_static_slider_starts_at_the_recipe_s_own_value():
+    """The cpu recipe solarizes one view in ten; its slider once started at the nearest setting, 0.0."""
+    import re
+
+    from barlow_lib import recipes
+    from barlow_lib.chapters import sliders
+
+    (images, _), _ = synthetic.make(2, 1, seed=0)
+    config = recipes.get("cpu").augment.replace(output_size=None)
+    page = sliders.static_viewer(images, config).data
+    shown = dict(re.findall(r'data-name="(\w+)".*?<output>([^<]+)</output>', page))
+    assert set(shown) == set(sliders.SETTINGS)
+    for name, value in shown.items():
+        assert float(value) == getattr(config, name), name
+    assert sliders.settings("solarize_prob", config) == [0.0, 0.1, 0.2, 0.5, 0.8, 1.0]
+    assert sliders.settings("crop_min", config) == sliders.SETTINGS["crop_min"][0]  # 0.5 is one of them

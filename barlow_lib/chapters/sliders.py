@@ -46,11 +46,20 @@ def _picture(originals, views) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def settings(name: str, config: augment.AugmentConfig) -> list[float]:
+    """A slider's settings: the handful in ``SETTINGS``, with ``config``'s own value added in order where it is not
+    one of them (the slider starts there: a recipe's solarize_prob of 0.1 must not show as 0.0)."""
+    values, own = list(SETTINGS[name][0]), getattr(config, name)
+    if own not in values:
+        values = sorted([*values, own], reverse=values[0] > values[-1])
+    return values
+
+
 def frames(images: np.ndarray, config: augment.AugmentConfig, name: str, seed: int = 0) -> list[str]:
     """Data URIs of (originals / views) for each setting of ``name`` alone, on one random draw."""
     noise = augment.draw_noise(np.random.default_rng(seed), len(images))[:, 0]
     out = []
-    for value in SETTINGS[name][0]:
+    for value in settings(name, config):
         c = config.replace(**{**ALONE, **FORCED.get(name, {}), name: value})
         views = np.clip(np.asarray(augment.augment(images, noise, c)) * 255 + 0.5, 0, 255).astype(np.uint8)
         out.append(_picture(images, views))
@@ -60,14 +69,14 @@ def frames(images: np.ndarray, config: augment.AugmentConfig, name: str, seed: i
 def static_viewer(images: np.ndarray, config: augment.AugmentConfig, names=tuple(SETTINGS), seed: int = 0):
     """An HTML block of sliders, one per parameter; each picture's rows: the originals, then their views.
 
-    A slider starts at ``config``'s value (the nearest setting); ``config`` also gives the image size."""
+    A slider starts at ``config``'s own value; ``config`` also gives the image size."""
     from IPython.display import HTML
 
     parts = ['<div class="bt-sliders" style="font-family:sans-serif;font-size:14px">']
     for name in names:
-        values, label = SETTINGS[name]
+        values, label = settings(name, config), SETTINGS[name][1]
         pics = frames(images, config, name, seed)
-        start = min(range(len(values)), key=lambda i: abs(values[i] - getattr(config, name)))
+        start = values.index(getattr(config, name))
         on_input = ("var f=JSON.parse(this.dataset.frames),v=JSON.parse(this.dataset.values);"
                     "this.parentNode.querySelector('img').src=f[this.value];"
                     "this.parentNode.querySelector('output').textContent=v[this.value];")
