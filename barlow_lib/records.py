@@ -244,7 +244,8 @@ def _pictures(run: Run, ds) -> tuple[dict, dict]:
     shown = np.sort(rng.permutation(len(ds.x_eval))[: min(MAP_IMAGES, len(ds.x_eval))])
     queries = np.array([rng.choice(np.flatnonzero(ds.y_eval == c)) for c in np.unique(ds.y_eval)][:QUERIES])
     arrays = {"map_labels": ds.y_eval[shown].astype(np.uint8), "query_thumbs": _thumbs(ds.x_eval[queries])}
-    neighbours = {"k": NEIGHBOURS, "query_indices": queries.tolist()}
+    neighbours = {"k": NEIGHBOURS, "query_indices": queries.tolist(),
+                  "query_classes": [int(c) for c in ds.y_eval[queries]]}
     for tag, random_init in (("trained", False), ("random_init", True)):
         backbone = run.load_backbone(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train)

@@ -4,6 +4,7 @@ import random
 import re
 
 import numpy as np
+import pytest
 
 
 def test_static_sliders_show_images_at_their_own_size():
@@ -45,3 +46,19 @@ def test_the_live_run_line_sets_each_override_beside_the_recipes_own_value():
     line = live_run_line(cpu.replace(epochs=cpu.epochs + 6), 5000)
     assert f"{cpu.epochs + 6} epochs (the recipe: {cpu.epochs})" in line and "5,000 training images" in line
     assert "(the recipe" not in live_run_line(cpu, 0).split("epochs")[1]  # the batch size was not changed
+
+
+def test_the_neighbour_grid_names_each_query_s_class():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from barlow_lib import records
+    from barlow_lib.chapters import recorded
+
+    rec = records.load("cpu")
+    if rec is None:
+        pytest.skip("no cpu record")
+    fig = recorded.retrieval(rec)
+    queries = fig.axes[:: fig.axes[0].get_gridspec().ncols]
+    expected = [rec["classes"][c] for c in rec["neighbours"].get("query_classes", range(len(queries)))]
+    assert [ax.get_xlabel() for ax in queries] == expected and len(set(expected)) == len(expected) > 1

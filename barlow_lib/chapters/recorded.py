@@ -149,19 +149,23 @@ def label_efficiency(rec):
 
 
 def retrieval(rec, which=("trained", "random_init")):
-    """Each query image (left) and its nearest training images, for the trained and the untrained encoder.
+    """Each query image (left, its class beside it) and its nearest training images, for the trained and the
+    untrained encoder.
 
     Where the record lists which neighbours share the query's class, those have a green frame, others a red one.
     """
     q = rec.arrays["query_thumbs"]
     k = rec["neighbours"]["k"]
+    # records written before query_classes was stored drew one query per class, in class order
+    query_classes = rec["neighbours"].get("query_classes", range(len(q)))
     cols = 1 + (k + 1) * len(which)  # a blank column between blocks
-    fig, axes = plt.subplots(len(q), cols, figsize=(0.95 * cols, 1.0 * len(q)), squeeze=False)
+    fig, axes = plt.subplots(len(q), cols, figsize=(0.95 * cols, 1.1 * len(q)), squeeze=False)  # + class names
     for ax in axes.ravel():
         ax.axis("off")
     for i in range(len(q)):
         axes[i, 0].imshow(q[i])
         axes[i, 0].axis("on"), axes[i, 0].set_xticks([]), axes[i, 0].set_yticks([])
+        axes[i, 0].set_xlabel(rec["classes"][query_classes[i]], fontsize=7, labelpad=1)
         for n, w in enumerate(which):
             same = rec["neighbours"][f"{w}_hits"][i] if f"{w}_hits" in rec["neighbours"] else [None] * k
             for j, tile in enumerate(rec.arrays[f"neighbour_thumbs_{w}"][i]):
@@ -177,7 +181,8 @@ def retrieval(rec, which=("trained", "random_init")):
         frac = rec["neighbours"][f"{w}_same_class"]
         axes[0, 2 + n * (k + 1)].set_title(f"{w.replace('_', ' ')} encoder: {frac:.0%} of neighbours share the "
                                            "query's class", fontsize=9, loc="left")
-    fig.tight_layout(pad=0.3)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.3 / fig.get_figheight(), bottom=0.02, wspace=0.12,
+                        hspace=0.3)  # (tight_layout gives up on the long block titles)
     return fig
 
 
