@@ -45,7 +45,27 @@ def require() -> str:
     return name
 
 
+def _load_quietly():
+    """Import Keras, and on TensorFlow run its first op, with file descriptor 2 muted: TensorFlow's C++
+    start-up lines (absl, oneDNN, the CUDA probe) ignore TF_CPP_MIN_LOG_LEVEL since 2.21, and would be the
+    first thing a reader sees in a terminal or a notebook. A failing import still raises, after the mute."""
+    import sys
+
+    if "keras" in sys.modules:
+        return
+    from .hardware import muted_stderr  # standard library only: nothing here imports Keras
+
+    with muted_stderr():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op
+
+
 require()
+_load_quietly()
 
 import keras  # noqa: E402,F401  (after the check: Keras imports its backend as it loads)
 from keras import ops  # noqa: E402,F401

@@ -301,3 +301,13 @@ def test_a_log_file_gets_one_line_per_epoch_not_the_bar_s_frames(tmp_path):
     assert "\r" not in text, text[:500]
     assert [line.split(":")[0] for line in text.splitlines() if line.startswith("epoch ")] == ["epoch 1/2",
                                                                                                "epoch 2/2"]
+
+
+def test_importing_the_library_prints_nothing_of_tensorflow_s_start_up():
+    """TF 2.21 writes absl/oneDNN/CUDA lines to file descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says: a notebook
+    or a script that imports barlow_lib must not show them as the reader's first output."""
+    env = {k: v for k, v in ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-c", "import barlow_lib.train; print('ready')"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ready\n" and proc.stderr == "", proc.stderr[:500]
