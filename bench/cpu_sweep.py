@@ -5,8 +5,9 @@
         --out results/cpu-sweep.json
 
 Each variant changes a few fields of the `cpu` recipe (``VARIANTS``) and trains for as many epochs as fit
-in the budget at its own speed. That speed is measured once per variant and budget (a few timed steps,
-``calibrate``) and kept in the result file, so a resumed or extended sweep trains the same epochs. Every
+in the budget at its own speed. That speed is measured once per network, batch and view sides, at each
+budget (a few timed steps, ``calibrate``; variants that change only lambda or the learning rate share it)
+and kept in the result file, so a resumed or extended sweep trains the same epochs. Every
 setting is judged on the validation split carved from the training images (the last tenth of each class):
 the folder's test split is never read. The kNN monitor is off during sweep runs (it costs the same for
 every variant and says nothing the final kNN does not). Each run's backbone features are extracted once:
@@ -69,6 +70,13 @@ def variant_recipe(name: str, epochs: int | None = None) -> recipes.Recipe:
     if epochs is not None:
         changes["epochs"] = epochs
     return recipes.get(BASE).replace(**changes).check()
+
+
+def cost_signature(name: str) -> str:
+    """What a variant's speed depends on: the network, the batch and the view sides (not lambda, nor the
+    learning rate): variants that share it share one calibration, so they train the same epochs."""
+    d = variant_recipe(name).to_dict()
+    return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]])
 
 
 def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: int = 3) -> float:
@@ -154,6 +162,10 @@ def main():
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
                 continue
             key = f"{name} @ {budget}"
+            shared = next((calibration[k] for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0]
+                           in VARIANTS and cost_signature(k.split(" @ ")[0]) == cost_signature(name)), None)
+            if key not in calibration and shared is not None:
+                calibration[key] = dict(shared)
             if key not in calibration:
                 recipe = variant_recipe(name)
                 rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)

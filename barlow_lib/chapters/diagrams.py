@@ -20,7 +20,7 @@ def _arrow(ax, a, b, text="", style="-|>", colour="0.25"):
 def method():
     """Barlow Twins: one batch, two views, one shared network, the cross-correlation matrix and its loss."""
     fig, ax = plt.subplots(figsize=(11, 3.6))
-    ax.set(xlim=(-0.2, 12.6), ylim=(-0.5, 3.3))
+    ax.set(xlim=(-0.2, 13.0), ylim=(-0.5, 3.3))
     ax.axis("off")
     _box(ax, (0.7, 1.5), "batch of\nN images", "#eeeeee", w=1.2, h=1.0)
     for y, tag in ((2.6, "A"), (0.4, "B")):

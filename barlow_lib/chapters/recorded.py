@@ -39,7 +39,8 @@ def describe(rec) -> str:
 
     minutes = (rec["train_seconds"] or 0) / 60
     kind = "CIFAR-10 images" if tuple(rec["classes"]) == CIFAR10_CLASSES else "images"
-    return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
+    return (f"Record `{rec['name']}`: recipe `{rec['recipe']}` ({rec['description'].rstrip('.')}), "
+            f"{len(rec['history']['epoch'])} epochs, "
             f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
             f"Data: `{rec['config']['data']}`, {rec['n_train']:,} training {kind}; evaluated on "
             f"{rec['n_eval']:,} images of {SPLITS.get(rec['split'], rec['split'])}.")
