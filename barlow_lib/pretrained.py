@@ -1,0 +1,55 @@
+"""Backbones trained by this book's recipes, shipped with the library: ``pretrained.load("cpu")``.
+
+Where each file comes from (its record, the command that trained it, the commit) is written in
+``pretrained_data/README.md``. Its SHA-256 is checked before it is loaded: a damaged or replaced file is
+refused with an ``error:``/``fix:`` pair, never used. Loading goes through Keras' safe mode (no code in the
+file runs).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .errors import BarlowError
+
+FOLDER = Path(__file__).parent / "pretrained_data"
+# name -> the file, its SHA-256, and the record (results/runs/<record>) whose run it is
+SHIPPED = {
+    "cpu": {"file": "cpu-backbone.keras",
+            "sha256": "3e72800de88ad48f2463efea70799f6441bfe56ebf7148f6b4b3c8175a00110b",
+            "record": "cpu"},
+}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(SHIPPED)
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def path(name: str = "cpu") -> Path:
+    """The shipped file of ``name``, after checking that it is the file that was shipped."""
+    if name not in SHIPPED:
+        raise BarlowError(f"no pretrained backbone named {name!r}.", f"use one of: {', '.join(SHIPPED)}")
+    entry = SHIPPED[name]
+    file = FOLDER / entry["file"]
+    if not file.is_file():
+        raise BarlowError(f"the pretrained backbone {name!r} is missing from this installation ({file.name}).",
+                          "reinstall barlow_lib (pip install --force-reinstall barlow-lib, or -e from the repository)")
+    if sha256(file) != entry["sha256"]:
+        raise BarlowError(f"{file} is not the file that was shipped (its SHA-256 differs): it is damaged or "
+                          "was replaced.", "reinstall barlow_lib, or restore the file from the repository")
+    return file
+
+
+def load(name: str = "cpu"):
+    """The pretrained backbone ``name`` as a Keras model: 32 px CIFAR-10-like images in [0, 1] -> features."""
+    from .backends import keras
+
+    return keras.saving.load_model(path(name), compile=False)

@@ -1,0 +1,51 @@
+"""The shipped `cpu` backbone: checked before it is loaded, the current `cpu` recipe's network, and trained."""
+import shutil
+
+import numpy as np
+import pytest
+
+from barlow_lib import evaluate, models, pretrained, recipes, sample
+from barlow_lib.errors import BarlowError
+from barlow_lib.seeds import seeded
+
+
+def test_the_shipped_file_is_the_one_its_checksum_names():
+    for name in pretrained.names():
+        assert pretrained.sha256(pretrained.path(name)) == pretrained.SHIPPED[name]["sha256"]
+        assert pretrained.path(name).stat().st_size < 3 * 2**20  # files in the repository stay under 3 MiB
+
+
+def test_a_damaged_file_is_refused_not_loaded(tmp_path, monkeypatch):
+    shutil.copytree(pretrained.FOLDER, tmp_path / "data")
+    file = tmp_path / "data" / pretrained.SHIPPED["cpu"]["file"]
+    blob = bytearray(file.read_bytes())
+    blob[len(blob) // 2] ^= 0x01  # one bit
+    file.write_bytes(bytes(blob))
+    monkeypatch.setattr(pretrained, "FOLDER", tmp_path / "data")
+    with pytest.raises(BarlowError, match="SHA-256 differs"):
+        pretrained.load("cpu")
+    file.unlink()
+    with pytest.raises(BarlowError, match="missing"):
+        pretrained.load("cpu")
+
+
+def test_an_unknown_name_names_the_ones_there_are():
+    with pytest.raises(BarlowError, match="cpu"):
+        pretrained.load("resnet50")
+
+
+def test_the_shipped_backbone_is_the_cpu_recipe_s_network():
+    shipped = pretrained.load("cpu")
+    fresh = models.build_backbone(recipes.get("cpu").model, 32)
+    assert [w.shape for w in shipped.get_weights()] == [w.shape for w in fresh.get_weights()]
+
+
+def test_the_shipped_backbone_beats_the_same_network_at_random_init_on_the_shipped_sample():
+    (x, y), (xe, ye) = sample.load()
+    with seeded(0):
+        untrained = models.build_backbone(recipes.get("cpu").model, 32)
+    knn = {name: evaluate.backbone_knn(net, x, y, xe, ye) for name, net in
+           (("trained", pretrained.load("cpu")), ("random init", untrained))}
+    # 1,000 evaluation images: a standard error of about 1.6 points; 5 points is three of them.
+    assert knn["trained"] > knn["random init"] + 0.05, knn
+    assert np.isfinite(list(knn.values())).all()
