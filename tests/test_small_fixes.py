@@ -62,3 +62,17 @@ def test_the_neighbour_grid_names_each_query_s_class():
     queries = fig.axes[:: fig.axes[0].get_gridspec().ncols]
     expected = [rec["classes"][c] for c in rec["neighbours"].get("query_classes", range(len(queries)))]
     assert [ax.get_xlabel() for ax in queries] == expected and len(set(expected)) == len(expected) > 1
+
+
+def test_a_changed_recipe_gets_a_new_live_run_folder():
+    """After an upgrade changed the cpu recipe, chapters 3, 5 and 6 met the old live-run folder and stopped
+    ("already holds a run with other settings"); the folder's name now carries a hash of the whole recipe."""
+    from barlow_lib import recipes
+    from barlow_lib.chapters import start
+
+    r = recipes.get("cpu").replace(epochs=30, batch_size=128)
+    same = start.run_folder(r, "CIFAR-10 sample", 5000)
+    assert same == start.run_folder(recipes.get("cpu").replace(epochs=30, batch_size=128), "CIFAR-10 sample", 5000)
+    assert same.startswith("runs/cpu-30ep-b128-cifar-10-sample-5000-")
+    assert start.run_folder(r.replace(description="changed"), "CIFAR-10 sample", 5000) != same
+    assert start.run_folder(r.replace(lambd=0.01), "CIFAR-10 sample", 5000) != same

@@ -2,6 +2,8 @@
 line which data it runs on."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import textwrap
 
@@ -23,8 +25,8 @@ def live_run(recipe: str | None = None, source: str = "", limit=None, epochs=Non
 
     ``None`` takes the live run's value (``LIVE_RUN``); 0 takes the recipe's own epochs or batch size, and
     every training image for ``limit``. Numbers may come as strings (from environment variables). The
-    folder's name carries every setting, so changing one in a parameters cell trains a new run instead of
-    colliding with the old one.
+    folder's name carries every setting (``run_folder``), so changing one in a parameters cell trains a new
+    run instead of colliding with the old one.
     """
     given = {"recipe": recipe, "limit": limit, "epochs": epochs, "batch_size": batch_size}
     chosen = {k: LIVE_RUN[k] if v is None or v == "" else v for k, v in given.items()}
@@ -35,8 +37,15 @@ def live_run(recipe: str | None = None, source: str = "", limit=None, epochs=Non
     ds = data.load(source, limit=limit or None)
     show_data(ds)
     print(live_run_line(r, limit))
-    name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{ds.name}-{limit or 'all'}")
-    return r, ds, run_dir or f"runs/{name.strip('-').lower()}"
+    return r, ds, run_dir or run_folder(r, ds.name, limit)
+
+
+def run_folder(r, data_name: str, limit: int) -> str:
+    """``runs/<recipe>-<epochs>ep-b<batch>-<data>-<limit>-<hash>``: the hash is of the whole recipe, so a recipe
+    that a newer library changes trains a new live run instead of meeting the old folder's other settings."""
+    digest = hashlib.sha256(json.dumps(r.to_dict(), sort_keys=True).encode()).hexdigest()[:6]
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{r.name}-{r.epochs}ep-b{r.batch_size}-{data_name}-{limit or 'all'}")
+    return f"runs/{name.strip('-').lower()}-{digest}"
 
 
 def live_run_line(r, limit: int) -> str:
