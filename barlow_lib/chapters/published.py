@@ -16,22 +16,22 @@ KERAS_IO_MINUTES = (KERAS_IO["first_epoch_seconds"] + 159 * KERAS_IO["seconds_pe
 PUBLISHED = (
     {"result": "keras-io example, its text", "network": "ResNet-34, ImageNet stem", "epochs": 160,
      "hardware": "one Colab GPU", "minutes": KERAS_IO_MINUTES, "kNN": None, "linear": KERAS_IO["accuracy_in_text"],
-     "notes": "probe on the projector's output; original CIFAR-10 images", "source": "Eranti (2021), keras-io"},
+     "notes": "probe on the projector's output; original CIFAR-10 images", "source": "Eranti 2021, keras-io"},
     {"result": "keras-io example, its log", "network": "ResNet-34, ImageNet stem", "epochs": 160,
      "hardware": "one Colab GPU", "minutes": KERAS_IO_MINUTES, "kNN": None,
      "linear": KERAS_IO["linear_probe_val_accuracy_last"],
-     "notes": "the probe's last printed accuracy; original images", "source": "Eranti (2021), keras-io"},
+     "notes": "the probe's last printed accuracy; original images", "source": "Eranti 2021, keras-io"},
     {"result": "Barlow-Twins-TF", "network": "ResNet-20", "epochs": 100, "hardware": "one V100 GPU", "minutes": 23,
-     "kNN": None, "linear": 0.6261, "notes": "original images", "source": "sayakpaul/Barlow-Twins-TF, README"},
+     "kNN": None, "linear": 0.6261, "notes": "original images", "source": "sayakpaul/Barlow-Twins-TF"},
     {"result": "lightly benchmark", "network": "ResNet-18, CIFAR stem", "epochs": 200, "hardware": "one GPU",
      "minutes": 375.9, "kNN": 0.842, "linear": None,
-     "notes": "batch 128; best kNN over all epochs; original images", "source": "lightly docs, benchmarks"},
+     "notes": "batch 128; best kNN over all epochs; original images", "source": "lightly docs"},
     {"result": "lightly benchmark", "network": "ResNet-18, CIFAR stem", "epochs": 800, "hardware": "one GPU",
      "minutes": 517.5, "kNN": 0.859, "linear": None,
-     "notes": "batch 512; best kNN over all epochs; original images", "source": "lightly docs, benchmarks"},
+     "notes": "batch 512; best kNN over all epochs; original images", "source": "lightly docs"},
     {"result": "solo-learn", "network": "ResNet-18, CIFAR stem", "epochs": 1000, "hardware": "GPU", "minutes": None,
      "kNN": None, "linear": 0.921, "notes": "online linear probe; original images",
-     "source": "da Costa et al. (2022), solo-learn README"},
+     "source": "da Costa et al. 2022, solo-learn"},
 )
 
 RECORDS = ("cpu", "cpu-long")  # this book's CPU records, when they exist
@@ -40,7 +40,7 @@ RECORDS = ("cpu", "cpu-long")  # this book's CPU records, when they exist
 def _network(config: dict) -> str:
     m = config["recipe"]["model"]
     stem = "CIFAR stem" if m["stem"] == "cifar" else "ImageNet stem"
-    return f"ResNet-{m['depth']} ({m['width']} filters wide), {stem}"
+    return f"ResNet-{m['depth']} ({m['width']} wide), {stem}"
 
 
 def record_row(name: str, rec) -> dict:
@@ -49,7 +49,7 @@ def record_row(name: str, rec) -> dict:
     e = rec["evaluations"]
     images = "JPEG copy of the images" if "jpeg" in str(rec["config"]["data"]).lower() else "original images"
     split = "test split" if rec["split"] == "test" else "validation split, not test"
-    return {"result": f"this book: record `{name}`", "network": _network(rec["config"]),
+    return {"result": f"this book, record `{name}`", "network": _network(rec["config"]),
             "epochs": len(rec["history"]["epoch"]), "hardware": recorded.hardware(rec),
             "minutes": (rec["train_seconds"] or 0) / 60, "kNN": e["knn"]["accuracy"], "linear": e["linear"]["accuracy"],
             "notes": f"probe on the backbone; {split}; {images}", "source": "results/runs/" + name}
@@ -62,14 +62,16 @@ def rows() -> list[dict]:
 
 
 def table():
-    """The comparison as a page shows it: percentages, minutes rounded, blanks where a source gives nothing."""
+    """The comparison as a page shows it, in six columns that fit a page: percentages, minutes rounded, blanks
+    where a source gives no figure."""
     from . import plotting
 
     def pct(v):
         return "" if v is None else f"{v:.1%}"
 
-    return plotting.table([{"result": r["result"], "network": r["network"], "epochs": r["epochs"],
-                            "hardware": r["hardware"],
-                            "training time": "" if r["minutes"] is None else f"{r['minutes']:.0f} min",
-                            "kNN": pct(r["kNN"]), "linear": pct(r["linear"]), "what differs": r["notes"],
-                            "source": r["source"]} for r in rows()])
+    return plotting.table([{"result (source)": f"{r['result']} ({r['source']})",
+                            "network, epochs": f"{r['network']}; {r['epochs']} epochs",
+                            "hardware, training time": r["hardware"] + ("" if r["minutes"] is None
+                                                                        else f"; {r['minutes']:.0f} min"),
+                            "kNN": pct(r["kNN"]), "linear": pct(r["linear"]), "what else differs": r["notes"]}
+                           for r in rows()])

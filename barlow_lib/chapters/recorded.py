@@ -2,6 +2,8 @@
 show them. A record that has not been written renders as one sentence naming the command that writes it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -30,6 +32,13 @@ def hardware(rec) -> str:
     return ", ".join(p.get("accelerators") or []) or f"{p.get('cpu', '?')}, {p.get('cpu_count', '?')} cores"
 
 
+def data_name(rec) -> str:
+    """The run's data as a reader can use it: a named source as it is, a folder by its name alone (the path
+    a run stores is the training machine's own)."""
+    data = str(rec["config"]["data"])
+    return Path(data).name if "/" in data or "\\" in data else data
+
+
 SPLITS = {"test": "the test split", "val-from-train": "a validation split carved from the training images"}
 
 
@@ -42,7 +51,7 @@ def describe(rec) -> str:
     return (f"Record `{rec['name']}`: recipe `{rec['recipe']}` ({rec['description'].rstrip('.')}), "
             f"{len(rec['history']['epoch'])} epochs, "
             f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
-            f"Data: `{rec['config']['data']}`, {rec['n_train']:,} training {kind}; evaluated on "
+            f"Data: `{data_name(rec)}`, {rec['n_train']:,} training {kind}; evaluated on "
             f"{rec['n_eval']:,} images of {SPLITS.get(rec['split'], rec['split'])}.")
 
 
