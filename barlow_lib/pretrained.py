@@ -41,7 +41,7 @@ def path(name: str = "cpu") -> Path:
     file = FOLDER / entry["file"]
     if not file.is_file():
         raise BarlowError(f"the pretrained backbone {name!r} is missing from this installation ({file.name}).",
-                          "reinstall barlow_lib (pip install --force-reinstall barlow-lib, or -e from the repository)")
+                          "reinstall barlow_lib (the pip package, or the repository's editable install)")
     if sha256(file) != entry["sha256"]:
         raise BarlowError(f"{file} is not the file that was shipped (its SHA-256 differs): it is damaged or "
                           "was replaced.", "reinstall barlow_lib, or restore the file from the repository")
