@@ -2,8 +2,9 @@
 
 Where each file comes from (its record, the command that trained it, the commit) is written in
 ``pretrained_data/README.md``. Its SHA-256 is checked before it is loaded: a damaged or replaced file is
-refused with an ``error:``/``fix:`` pair, never used. Loading goes through Keras' safe mode (no code in the
-file runs).
+refused with an ``error:``/``fix:`` pair, never used. The file holds weights only: the network is built
+from its recipe by this library (so no code and no configuration is read from the file, and a file written
+by a newer Keras loads in an older one, which a whole saved model does not).
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from pathlib import Path
 from .errors import BarlowError
 
 FOLDER = Path(__file__).parent / "pretrained_data"
-# name -> the file, its SHA-256, and the record (results/runs/<record>) whose run it is
+# name -> the weights file, its SHA-256, the record (results/runs/<record>) whose run it is, and the recipe
+# and image size that build its network
 SHIPPED = {
-    "cpu": {"file": "cpu-backbone.keras",
-            "sha256": "3e72800de88ad48f2463efea70799f6441bfe56ebf7148f6b4b3c8175a00110b",
-            "record": "cpu"},
+    "cpu": {"file": "cpu-backbone.weights.h5",
+            "sha256": "8c7360d530e3040e305f181d587a3d96aacd5b31a36295f2e066f1dfc4a021ce",
+            "record": "cpu", "recipe": "cpu", "image_size": 32},
 }
 
 
@@ -50,6 +52,9 @@ def path(name: str = "cpu") -> Path:
 
 def load(name: str = "cpu"):
     """The pretrained backbone ``name`` as a Keras model: 32 px CIFAR-10-like images in [0, 1] -> features."""
-    from .backends import keras
+    from . import models, recipes
 
-    return keras.saving.load_model(path(name), compile=False)
+    file, entry = path(name), SHIPPED[name]
+    backbone = models.build_backbone(recipes.get(entry["recipe"]).model, entry["image_size"])
+    backbone.load_weights(file)
+    return backbone
