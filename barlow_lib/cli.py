@@ -184,15 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _import_keras_quietly():
-    """Import Keras (and TensorFlow) without TF 2.21's start-up log lines, which no environment variable
-    silences: a user's terminal should show our messages, not those."""
+    """Import Keras (and TensorFlow), answering Ctrl-C or SIGTERM during its start-up with an error line.
+
+    ``backends`` mutes TF 2.21's start-up log lines, which no environment variable silences; here a signal that
+    arrives meanwhile ends the process at once, since unwinding TF's half-done start-up can crash it."""
     if "keras" in sys.modules:
         return
-    from .hardware import muted_stderr  # stdlib only: Keras is imported below, inside the mute
+    real_stderr = os.dup(2)  # backends mutes fd 2 while Keras loads
 
-    real_stderr = os.dup(2)
-
-    def leave(signum, frame):  # nothing is written yet; unwinding TF's half-done start-up can crash the process
+    def leave(signum, frame):  # nothing is written yet
         how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
         os.write(real_stderr, f"error: {how} while starting.\n  fix: run the same command again\n".encode())
         os._exit(130 if signum == signal.SIGINT else 143)
@@ -203,13 +203,7 @@ def _import_keras_quietly():
     except ValueError:  # not the main thread
         saved = {}
     try:
-        with muted_stderr():
-            from .backends import keras  # refuses an unsupported backend (BarlowError) before Keras loads it
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op: do it muted
+        from .backends import keras  # noqa: F401  (refuses an unsupported backend before Keras loads it)
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)

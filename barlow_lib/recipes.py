@@ -70,14 +70,17 @@ class Recipe:
     view_schedule: tuple = ()
     description: str = ""
 
+    def __post_init__(self):  # lists (from JSON or a caller) become tuples: recipes compare and hash alike
+        if isinstance(self.view_schedule, (list, tuple)):  # anything else is refused by ``check``
+            schedule = tuple(tuple(e) if isinstance(e, (list, tuple)) else e for e in self.view_schedule)
+            object.__setattr__(self, "view_schedule", schedule)
+
     def replace(self, model: dict | None = None, augment: dict | None = None, **changes) -> "Recipe":
         """A copy with top-level fields changed; ``model``/``augment`` dicts change fields of those parts."""
         if model is not None:
             changes["model"] = self.model.replace(**{k: tuple(v) if k == "projector" else v for k, v in model.items()})
         if augment is not None:
             changes["augment"] = self.augment.replace(**augment)
-        if "view_schedule" in changes:
-            changes["view_schedule"] = tuple(tuple(e) for e in changes["view_schedule"])
         return dataclasses.replace(self, **changes)
 
     def view_size_at(self, epoch: int) -> int:
@@ -121,9 +124,10 @@ class Recipe:
         if not isinstance(self.knn_every, int) or self.knn_every < 0:
             raise BarlowError(f"`knn_every` {self.knn_every}: the kNN monitor runs every N epochs, N >= 0.",
                               "use `knn_every` 0 (off) or a positive number of epochs")
-        fractions = [e[0] if isinstance(e, (tuple, list)) and e else None for e in self.view_schedule]
+        entries = self.view_schedule if isinstance(self.view_schedule, tuple) else ((None,),)
+        fractions = [e[0] if isinstance(e, (tuple, list)) and e else None for e in entries]
         if any(not (isinstance(e, (tuple, list)) and len(e) == 2 and isinstance(e[1], int) and e[1] >= 8
-                    and isinstance(e[0], (int, float)) and 0 < e[0] < 1) for e in self.view_schedule) \
+                    and isinstance(e[0], (int, float)) and 0 < e[0] < 1) for e in entries) \
                 or fractions != sorted(set(fractions)):  # (None only where the first test already failed)
             raise BarlowError(f"`view_schedule` {self.view_schedule!r}: pairs (fraction of the epochs, view side) "
                               "with fractions rising between 0 and 1 and sides of 8 px or more.",
@@ -153,7 +157,6 @@ class Recipe:
             keras_io = model.get("stem") == "imagenet"
             model |= {"conv_bias": keras_io, "shortcut_bn": not keras_io, "bn_momentum": 0.99 if keras_io else 0.9}
         d["name"] = ALIASES.get(d["name"], d["name"])
-        d["view_schedule"] = tuple(tuple(e) for e in d.get("view_schedule", ()))
         return cls(model=ModelSpec(**model), augment=AugmentConfig(**d.pop("augment")), **d)
 
     def __str__(self) -> str:

@@ -16,7 +16,8 @@ def test_each_epoch_gets_the_view_side_its_schedule_names():
 
 
 @pytest.mark.core
-@pytest.mark.parametrize("schedule", [((0.5, 4),), ((1.2, 24),), ((0.75, 24), (0.5, 32)), ((0.5,),), ((0.5, 24.0),)])
+@pytest.mark.parametrize("schedule", [((0.5, 4),), ((1.2, 24),), ((0.75, 24), (0.5, 32)), ((0.5,),), ((0.5, 24.0),),
+                                      24, (0.5, 24)])
 def test_a_schedule_that_cannot_train_is_refused_naming_the_setting(schedule):
     with pytest.raises(BarlowError, match="view_schedule"):
         recipes.get("smoke").replace(view_schedule=schedule).check()
