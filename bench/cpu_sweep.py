@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -124,10 +125,12 @@ def validation_data(source: str, limit: int | None) -> data.Dataset:
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Per variant: seeds, mean, sample standard deviation and standard error of each measure, and the cost."""
+    """Per variant and budget ("name @ budget"): seeds, mean, sample standard deviation and standard error of
+    each measure, and the cost."""
     out = {}
-    for name in dict.fromkeys(r["variant"] for r in runs):
-        rows = [r for r in runs if r["variant"] == name]
+    for group in dict.fromkeys(f"{r['variant']} @ {r['budget']}" for r in runs):
+        rows = [r for r in runs if f"{r['variant']} @ {r['budget']}" == group]
+        name = rows[0]["variant"]
         entry = {"what": VARIANTS[name][0] if name in VARIANTS else "", "seeds": [r["seed"] for r in rows],
                  "epochs": rows[0]["epochs"],
                  "train_seconds_mean": round(float(np.mean([r["train_s"] for r in rows])), 1)}
@@ -136,8 +139,26 @@ def summarise(runs: list[dict]) -> dict:
             sd = float(values.std(ddof=1)) if len(values) > 1 else None
             entry[key] = {"mean": round(float(values.mean()), 4), "sd": None if sd is None else round(sd, 4),
                           "sem": None if sd is None else round(sd / math.sqrt(len(values)), 4)}
-        out[name] = entry
+        out[group] = entry
     return out
+
+
+def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: data.Dataset) -> dict:
+    """``calibration[name @ budget]``: taken from a variant of the same cost (``cost_signature``) if one was
+    timed at this budget, else measured now (each view side's pairs/s, then the epochs that fit)."""
+    key = f"{name} @ {budget}"
+    if key not in calibration:
+        same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
+                     and cost_signature(k.split(" @ ")[0]) == cost_signature(name)]
+        if same_cost:
+            calibration[key] = dict(calibration[same_cost[0]])
+        else:
+            recipe = train.prepare(variant_recipe(name), ds)
+            rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
+                     for side in view_sides(recipe)}
+            calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
+                                "epochs": epochs_for(minutes * 60, rates, recipe, len(ds.x_train))}
+    return calibration[key]
 
 
 def main():
@@ -154,26 +175,14 @@ def main():
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])
-    command = "python " + " ".join(["bench/cpu_sweep.py", *os.sys.argv[1:]])
+    command = "python " + " ".join(["bench/cpu_sweep.py", *sys.argv[1:]])
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     budget = f"{args.minutes:g} min"
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
                 continue
-            key = f"{name} @ {budget}"
-            shared = next((calibration[k] for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0]
-                           in VARIANTS and cost_signature(k.split(" @ ")[0]) == cost_signature(name)), None)
-            if key not in calibration and shared is not None:
-                calibration[key] = dict(shared)
-            if key not in calibration:
-                recipe = variant_recipe(name)
-                rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
-                         for side in view_sides(train.prepare(recipe, ds))}
-                calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
-                                    "epochs": epochs_for(args.minutes * 60, rates, train.prepare(recipe, ds),
-                                                         len(ds.x_train))}
-            recipe = variant_recipe(name, calibration[key]["epochs"])
+            recipe = variant_recipe(name, calibrated(name, budget, args.minutes, calibration, ds)["epochs"])
             t = time.perf_counter()
             run = train.train(recipe, ds, os.path.join(args.work, budget.replace(" ", ""), f"{name}-s{seed}"),
                               seed=seed, progress=False)

@@ -55,3 +55,16 @@ def test_a_difference_within_the_base_s_noise_is_called_noise():
                         + [run("wide", 0, 0.60, 0.655)])
     wide = next(r for r in sweep.rows(result, "3 min") if r["variant"] == "wide")
     assert wide["linear vs base"] == "+0.5 (noise)"
+
+
+def test_a_record_names_its_data_folder_not_the_training_machine_s_path():
+    from barlow_lib.chapters import recorded
+
+    rec = records.load("cpu")
+    if rec is None:
+        pytest.skip("no cpu record")
+    fake = {**rec.data, "config": {**rec["config"], "data": "/home/someone/data/cifar10-jpeg"},
+            "train_command": "barlow-twins train --recipe cpu --data /home/someone/data/cifar10-jpeg --out RUN_DIR"}
+    assert recorded.data_name(fake) == "cifar10-jpeg"
+    assert recorded.train_command(fake) == "barlow-twins train --recipe cpu --data cifar10-jpeg --out RUN_DIR"
+    assert recorded.data_name({"config": {"data": "cifar10"}}) == "cifar10"

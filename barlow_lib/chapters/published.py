@@ -10,8 +10,9 @@ from .. import records
 from . import keras_io_reference
 
 KERAS_IO = keras_io_reference.published_log()
-# keras-io's printed log: the first epoch (which compiles) and then a steady time per epoch.
-KERAS_IO_MINUTES = (KERAS_IO["first_epoch_seconds"] + 159 * KERAS_IO["seconds_per_epoch"]) / 60
+# keras-io's printed log: the first epoch (which compiles), then a steady time for each of the others.
+KERAS_IO_MINUTES = (KERAS_IO["first_epoch_seconds"]
+                    + (len(KERAS_IO["loss_per_epoch"]) - 1) * KERAS_IO["seconds_per_epoch"]) / 60
 
 PUBLISHED = (
     {"result": "keras-io example, its text", "network": "ResNet-34, ImageNet stem", "epochs": 160,
@@ -47,12 +48,12 @@ def record_row(name: str, rec) -> dict:
     from . import recorded
 
     e = rec["evaluations"]
-    images = "JPEG copy of the images" if "jpeg" in str(rec["config"]["data"]).lower() else "original images"
     split = "test split" if rec["split"] == "test" else "validation split, not test"
     return {"result": f"this book, record `{name}`", "network": _network(rec["config"]),
             "epochs": len(rec["history"]["epoch"]), "hardware": recorded.hardware(rec),
             "minutes": (rec["train_seconds"] or 0) / 60, "kNN": e["knn"]["accuracy"], "linear": e["linear"]["accuracy"],
-            "notes": f"probe on the backbone; {split}; {images}", "source": "results/runs/" + name}
+            "notes": f"probe on the backbone; {split}; images: `{recorded.data_name(rec)}`",
+            "source": "results/runs/" + name}
 
 
 def rows() -> list[dict]:

@@ -39,6 +39,11 @@ def data_name(rec) -> str:
     return Path(data).name if "/" in data or "\\" in data else data
 
 
+def train_command(rec) -> str:
+    """The record's training command as a reader would type it: the data folder by its name (``data_name``)."""
+    return rec["train_command"].replace(str(rec["config"]["data"]), data_name(rec))
+
+
 SPLITS = {"test": "the test split", "val-from-train": "a validation split carved from the training images"}
 
 

@@ -1,0 +1,36 @@
+"""bench/cpu_sweep.py's bookkeeping: equal budgets, shared timings, per-budget summaries."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import cpu_sweep  # noqa: E402
+
+
+def test_a_variant_gets_the_epochs_its_budget_buys_at_each_view_side():
+    r = cpu_sweep.variant_recipe("progressive-24").replace(batch_size=100)  # from 3/4 of the epochs: 24 px
+    rates = {16: 1000.0, 24: 500.0}  # pairs/s: an epoch of 1,000 pairs costs 1 s at 16 px, 2 s at 24 px
+    # 4 epochs: 3 x 1 s + 1 x 2 s = 5 s (x 1.05); 5 epochs: 3 x 1 + 2 x 2 = 7 s
+    assert cpu_sweep.epochs_for(5.3, rates, r, n_train=1000) == 4
+    assert cpu_sweep.epochs_for(7.4, rates, r, n_train=1000) == 5
+    assert cpu_sweep.epochs_for(0.1, rates, r, n_train=1000) == 1  # at least one epoch
+
+
+def test_variants_that_change_neither_network_nor_batch_nor_views_share_a_timing():
+    sig = cpu_sweep.cost_signature
+    assert sig("base") == sig("lambda-x2") == sig("lr-x2") == sig("crop-0.35")
+    assert len({sig(n) for n in ("base", "width-24", "batch-128", "view-24", "progressive-24")}) == 5
+    calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1.0}, "epochs": 5}}
+    assert cpu_sweep.calibrated("lambda-x2", "3 min", 3, calibration, ds=None)["epochs"] == 5
+    assert calibration["lambda-x2 @ 3 min"] == calibration["base @ 3 min"]
+
+
+def test_the_summary_keeps_budgets_apart_and_gives_a_spread_only_for_several_seeds():
+    runs = [{"variant": "base", "budget": b, "seed": s, "epochs": 5, "train_s": 1.0, "knn": k, "linear": k}
+            for b, s, k in (("3 min", 0, 0.40), ("3 min", 1, 0.42), ("15 min", 0, 0.60))]
+    summary = cpu_sweep.summarise(runs)
+    assert set(summary) == {"base @ 3 min", "base @ 15 min"}
+    assert summary["base @ 3 min"]["linear"]["mean"] == pytest.approx(0.41)
+    assert summary["base @ 3 min"]["linear"]["sd"] == pytest.approx(0.0141, abs=1e-4)
+    assert summary["base @ 15 min"]["linear"]["sd"] is None
