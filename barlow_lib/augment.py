@@ -72,6 +72,33 @@ class AugmentConfig:
         return max(1, min(lo, hi)), max(1, hi)
 
 
+KERAS_IO_BUGS = ("solarize", "flip", "crop", "blur")
+
+
+def keras_io_bugs(config: AugmentConfig, *bugs: str, frozen_sigma: float = 0.5) -> AugmentConfig:
+    """``config`` with some of the keras-io example's four augmentation bugs put back, as settings.
+
+    Each bug is expressible in this pipeline's own fields: ``"solarize"`` never fires (probability 0);
+    ``"flip"`` fires half as often (a 50% gate around a 50% flip); ``"crop"`` never keeps the whole side (the
+    largest side is one pixel short); ``"blur"`` uses one sigma for every image of the run (``frozen_sigma``,
+    the number the example's graph froze when it was traced). ``chapters/keras_io_reference`` restates the
+    example's code; tests check these settings against it.
+    """
+    unknown = [b for b in bugs if b not in KERAS_IO_BUGS]
+    if unknown:
+        raise ValueError(f"unknown keras-io bugs {unknown}; they are {KERAS_IO_BUGS}")
+    changes = {}
+    if "solarize" in bugs:
+        changes["solarize_prob"] = 0.0
+    if "flip" in bugs:
+        changes["flip_prob"] = config.flip_prob * 0.5
+    if "crop" in bugs:
+        changes["crop_max"] = min(config.crop_max, (config.image_size - 1) / config.image_size)
+    if "blur" in bugs:
+        changes |= {"blur_sigma_min": frozen_sigma, "blur_sigma_max": frozen_sigma}
+    return config.replace(**changes)
+
+
 def draw_noise(rng: np.random.Generator, n_images: int, n_views: int = 2) -> np.ndarray:
     """Uniform numbers that decide every random choice: shape (n, views, N_NOISE)."""
     return rng.random((n_images, n_views, N_NOISE), dtype=np.float32)

@@ -86,14 +86,16 @@ def build_backbone(spec: ModelSpec, image_size: int | None = 32, *, sync_bn: boo
 
 
 def build_projector(input_dim: int, spec: ModelSpec, *, sync_bn: bool = False, name: str = "projector") -> keras.Model:
-    """MLP: (Dense - BN - ReLU) for every width of ``spec.projector`` but the last, then a plain Dense."""
+    """MLP: (Dense - BN - ReLU) for every width of ``spec.projector`` but the last, then a plain Dense
+    (no BN when ``spec.projector_bn`` is off)."""
     dtype = _dtype(spec)
     inputs = keras.Input((input_dim,), name="features")
     x = inputs
     for i, d in enumerate(spec.projector):
         x = layers.Dense(d, use_bias=spec.projector_bias, name=f"dense_{i}", dtype=dtype)(x)
         if i < len(spec.projector) - 1:
-            x = _bn(f"bn_{i}", spec, dtype, sync_bn)(x)
+            if spec.projector_bn:
+                x = _bn(f"bn_{i}", spec, dtype, sync_bn)(x)
             x = layers.Activation("relu", name=f"relu_{i}", dtype=dtype)(x)
     return keras.Model(inputs, x, name=name)
 

@@ -45,6 +45,7 @@ class ModelSpec:
     bn_momentum: float = 0.9  # PyTorch's 0.1 in Keras terms; keras-io: Keras' default 0.99
     projector: tuple = (2048, 2048, 2048)
     projector_bias: bool = False
+    projector_bn: bool = True  # batch normalisation between the projector's layers
     precision: str = "auto"  # "float32", "mixed_bfloat16", or "auto" (bf16 where native: hardware.py)
 
     def replace(self, **changes) -> "ModelSpec":

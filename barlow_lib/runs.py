@@ -43,8 +43,17 @@ def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
             "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
 
 
+def _normal_recipe(d):
+    """A saved recipe as today's Recipe writes it (fields added since then take their defaults)."""
+    try:
+        return Recipe.from_dict(d).to_dict()
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return d  # unknown fields: compared as saved (and reported by _unknown_settings)
+
+
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
+    old = dict(old, recipe=_normal_recipe(old.get("recipe")))
     return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
             and not (k == "data" and data_sources.same_data(old.get(k), new.get(k)))]
 

@@ -58,9 +58,15 @@ SWEEP_SETTINGS = {"knn_every": 0}  # every sweep run: no kNN monitor
 PROBE_IMAGES = 10_000
 
 
-def measure(backbone, ds: data.Dataset) -> dict:
-    """kNN (all training images) and linear probe (PROBE_IMAGES of them) on one extraction of the features."""
-    f_train, f_eval = (evaluate.extract_features(backbone, x) for x in (ds.x_train, ds.x_eval))
+def features(backbone, ds: data.Dataset) -> tuple:
+    """The backbone's features of the training and the evaluation images, extracted once."""
+    return tuple(evaluate.extract_features(backbone, x) for x in (ds.x_train, ds.x_eval))
+
+
+def measure(backbone, ds: data.Dataset, extracted: tuple | None = None) -> dict:
+    """kNN (all training images) and linear probe (PROBE_IMAGES of them) on one extraction of the features
+    (``extracted``: features already made, e.g. a projector's output)."""
+    f_train, f_eval = extracted or features(backbone, ds)
     probe = evaluate.label_subset(ds.y_train, min(1.0, PROBE_IMAGES / len(ds.y_train)))
     return {p: round(evaluate.evaluate_features(p, f[0], f[1], f_eval, ds.y_eval)["accuracy"], 4)
             for p, f in (("knn", (f_train, ds.y_train)), ("linear", (f_train[probe], ds.y_train[probe])))}

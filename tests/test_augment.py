@@ -113,3 +113,24 @@ def test_pipeline_is_a_pure_function_of_images_and_noise():
     a1, _ = augment.two_views(x, noise, AugmentConfig())
     a2, _ = augment.two_views(x, noise, AugmentConfig())
     np.testing.assert_array_equal(to_np(a1), to_np(a2))
+
+
+def test_the_keras_io_bugs_put_back_as_settings_behave_like_the_examples_code():
+    from barlow_lib.chapters import keras_io_reference as ref
+
+    base = AugmentConfig(crop_min=0.75, solarize_prob=0.2, blur_prob=1.0)
+    assert augment.keras_io_bugs(base) == base  # no bug named: the config unchanged
+    n, rng = 20000, np.random.default_rng(1)
+    flip = params_for(n, augment.keras_io_bugs(base, "flip"))["flip"].mean()
+    assert abs(flip - ref.flip_fires(rng, n).mean()) < 0.02 and abs(flip - 0.25) < 0.02
+    sides = set(np.unique(params_for(n, augment.keras_io_bugs(base, "crop"))["crop_side"]).astype(int))
+    assert sides == set(np.unique(ref.crop_sides(rng, n)).tolist()) == set(range(24, 32))
+    assert not params_for(n, augment.keras_io_bugs(base, "solarize"))["solarize"].any()
+    assert params_for(n, base)["solarize"].mean() > 0.15  # the fixed pipeline does solarize
+    sigmas = params_for(64, augment.keras_io_bugs(base, "blur", frozen_sigma=0.3))["blur_sigma"]
+    np.testing.assert_allclose(sigmas, 0.3)  # one sigma for every image, as the traced graph had
+    assert np.ptp(params_for(64, base)["blur_sigma"]) > 0.3  # the fix: a sigma per image
+    all_four = augment.keras_io_bugs(base, *augment.KERAS_IO_BUGS)
+    assert (all_four.solarize_prob, all_four.flip_prob, all_four.crop_sides()) == (0.0, 0.25, (24, 31))
+    with pytest.raises(ValueError, match="unknown keras-io bugs"):
+        augment.keras_io_bugs(base, "colour")

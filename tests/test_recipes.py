@@ -66,3 +66,25 @@ def test_the_backend_is_read_as_keras_reads_it(tmp_path, monkeypatch):
     assert backends.selected() == "torch"
     with pytest.raises(BarlowError, match="'torch'"):
         backends.require()
+
+
+def test_a_projector_without_batch_norm_has_none_and_the_default_has_one_per_hidden_layer():
+    from barlow_lib import models
+
+    spec = recipes.get("smoke").model
+    kinds = lambda m: [type(layer).__name__ for layer in m.layers]  # noqa: E731
+    assert kinds(models.build_projector(16, spec)).count("BatchNormalization") == len(spec.projector) - 1
+    plain = models.build_projector(16, spec.replace(projector_bn=False))
+    assert "BatchNormalization" not in kinds(plain) and kinds(plain).count("Dense") == len(spec.projector)
+
+
+def test_a_run_folder_saved_before_a_setting_existed_matches_the_same_recipe_today():
+    # A folder's recipe lacks the fields added since it was written; resuming it must not call that a change.
+    from barlow_lib import runs
+
+    new = {"recipe": recipes.get("smoke").to_dict(), "seed": 0, "data_seed": 0}
+    old = {"recipe": {k: v for k, v in new["recipe"].items() if k != "view_schedule"}, "seed": 0, "data_seed": 0}
+    old["recipe"]["model"] = {k: v for k, v in old["recipe"]["model"].items() if k != "projector_bn"}
+    assert runs.differences(old, new) == []
+    changed = dict(old, recipe=dict(old["recipe"], lambd=0.5))
+    assert runs.differences(changed, new) == ["recipe"]

@@ -1,0 +1,60 @@
+"""bench/ablate.py: the study's statistics, and a smoke-scale dry run of the whole command that resumes."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import ablate  # noqa: E402
+
+
+def test_the_difference_of_means_has_a_welch_interval_that_says_noise_only_when_it_spans_zero():
+    d = ablate.difference([4.0, 5.0, 6.0], [1.0, 2.0, 3.0])  # se sqrt(1/3 + 1/3), 4 degrees of freedom
+    assert d["mean"] == pytest.approx(3.0)
+    assert d["high"] - d["mean"] == pytest.approx(2.776 * (2 / 3) ** 0.5, abs=1e-3)
+    assert d["noise"] is False
+    assert ablate.difference([1.0, 2.0, 3.0], [1.5, 2.0, 2.5])["noise"] is True
+    assert ablate.difference([1.0], [2.0])["low"] is None  # one seed: no interval, not "no difference"
+
+
+def test_each_variant_changes_what_it_says_in_the_recipe_it_is_compared_with():
+    def changed(name):
+        v = ablate.VARIANTS[name]
+        return ablate.changes(ablate.variant_recipe("cpu", v.against, 3), ablate.variant_recipe("cpu", name, 3))
+
+    assert changed("bug-flip") == {"augment.flip_prob": [0.5, 0.25]}
+    assert changed("bug-blur") == {"augment.blur_sigma_min": [0.1, ablate.FROZEN_SIGMA],
+                                   "augment.blur_sigma_max": [1.0, ablate.FROZEN_SIGMA]}
+    assert set(changed("bugs-all")) == {"augment.crop_max", "augment.flip_prob", "augment.solarize_prob",
+                                        "augment.blur_sigma_min", "augment.blur_sigma_max"}
+    assert changed("imagenet-stem") == {"model.stem": ["cifar", "imagenet"]}
+    assert changed("base") == {}
+    assert all(changed(n) for n in ablate.VARIANTS if n != "base")  # no variant is the base in disguise
+
+
+@pytest.mark.integration  # a minute: outside the 5-minute unit suite, in CI's integration step
+def test_a_smoke_study_writes_every_run_with_its_spread_and_a_second_call_trains_nothing(tmp_path):
+    out, work = tmp_path / "ablations.json", tmp_path / "runs"
+    cmd = [sys.executable, str(ROOT / "bench/ablate.py"), "--data", "synthetic", "--base", "smoke", "--limit", "128",
+           "--epochs", "1", "--seeds", "0", "1", "--variants", "base", "no-flip", "--work", str(work),
+           "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert {(r["variant"], r["seed"]) for r in result["runs"]} == {
+        (v, s) for v in ("base", "no-flip", "probe-projector") for s in (0, 1)}
+    base = result["summary"]["base"]
+    assert len(base["linear"]["values"]) == 2 and base["linear"]["sd"] is not None
+    assert "difference" in result["summary"]["no-flip"]["knn"]
+    assert all("random_init" in r for r in result["runs"] if r["variant"] == "base")
+    assert result["split"] == "val-from-train" and "bench/ablate.py" in result["command"]
+    stamps = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file() and p.name != ".lock"}
+    again = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert json.loads(out.read_text())["runs"] == result["runs"] and not again.stdout.strip()
+    assert {p: p.stat().st_mtime_ns for p in work.rglob("*")
+            if p.is_file() and p.name != ".lock"} == stamps  # nothing retrained
+    other = subprocess.run(cmd[:cmd.index("--epochs") + 1] + ["2"] + cmd[cmd.index("--epochs") + 2:],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert other.returncode == 2 and other.stderr.startswith("error:") and "fix:" in other.stderr
