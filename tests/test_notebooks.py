@@ -77,6 +77,6 @@ def test_every_install_cell_uses_the_configured_repository():
     assert url.startswith("https://github.com/")
     for path in CHAPTERS:
         setup = code_cells(path)[1].source
-        assert f'REPO = "{url}"' in setup and "git clone -q --depth 1 $REPO" in setup, \
+        assert f'REPO = os.environ.get("BARLOW_REPO", "{url}")' in setup and "git clone -q --depth 1 $REPO" in setup, \
             f"{path.name} installs from another repository"
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"

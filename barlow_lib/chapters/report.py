@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import provenance, tables
+from .. import provenance, records, tables
+
+RESULTS = records.FOLDER.parent  # the repository's results/ (a clone's, wherever the notebook runs)
 
 
 def load(folder) -> dict:
