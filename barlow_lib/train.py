@@ -8,11 +8,9 @@ writes an atomic checkpoint after an epoch (every epoch on a CPU, at most once a
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from . import augment, console, diagnostics, distribute, evaluate, hardware, models
 from .backends import keras
@@ -54,9 +52,8 @@ def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, pr
     """
     steps = len(inputs["images"]) // batch_size
     losses = []
-    bar_shown = progress and console.redraws(sys.stdout)  # a log gets Monitor's one line per epoch instead
-    with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="step", file=sys.stdout, disable=not bar_shown,
-              mininterval=1.0) as bar:
+    # a log gets Monitor's one line per epoch instead of a bar
+    with console.bar(steps, f"epoch {epoch}/{epochs}", "step", shown=progress) as bar:
         for i in range(steps):
             batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}
             twin.reset_metrics()  # Keras 3.14's train_on_batch reports a running mean across calls otherwise
