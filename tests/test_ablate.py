@@ -58,3 +58,34 @@ def test_a_smoke_study_writes_every_run_with_its_spread_and_a_second_call_trains
     other = subprocess.run(cmd[:cmd.index("--epochs") + 1] + ["2"] + cmd[cmd.index("--epochs") + 2:],
                            capture_output=True, text=True, cwd=tmp_path)
     assert other.returncode == 2 and other.stderr.startswith("error:") and "fix:" in other.stderr
+
+
+def fake_study(no_crop=(0.30, 0.31, 0.29), no_flip=(0.46, 0.44, 0.45)):
+    runs = [{"variant": v, "seed": s, "epochs": 3, "train_s": 100.0, "knn": x, "linear": x}
+            for v, values in (("base", (0.45, 0.46, 0.44)), ("no-crop", no_crop), ("no-flip", no_flip))
+            for s, x in enumerate(values)]
+    for r in runs:
+        if r["variant"] == "base":
+            r["random_init"] = {"knn": 0.34, "linear": 0.40}
+    return {"base": "cpu", "epochs": 3, "runs": runs, "summary": ablate.summarise(runs, ablate.VARIANTS),
+            "data": "test data.", "command": "python bench/ablate.py ...",
+            "provenance": {"cpu": "a CPU", "cpu_count": 2, "commit": "abc"}}
+
+
+def test_the_chapter_calls_a_change_real_or_noise_as_its_interval_says_and_sets_it_beside_the_literature():
+    from barlow_lib.chapters import ablation
+
+    study = fake_study()
+    assert ablation.ordered(study) == ["no-crop", "no-flip"]  # the augmentations group, the base left out
+    crop, flip = (ablation.sentence(study, n) for n in ("no-crop", "no-flip"))
+    assert "a real loss" in crop and "this study agrees" in crop and "-15.0 points" in crop
+    assert "noise at this budget" in flip and "Literature" not in flip
+    assert "1 differ" in ablation.summary_line(study) and "1 do not" in ablation.summary_line(study)
+    assert "40.0% and 34.0%" in ablation.describe(study)
+    better = fake_study(no_crop=(0.60, 0.61, 0.59))
+    assert "this study disagrees" in ablation.sentence(better, "no-crop")
+    table = ablation.rows(study)
+    assert [r["variant"] for r in table] == ["base", "no-crop", "no-flip"] and "worse" in table[1]["linear diff."]
+    assert "no-crop" in ablation.cite(study, "no-crop", "not-a-variant") and ablation.cite(None).startswith("*No")
+    fig = ablation.forest(study)
+    assert len(fig.axes[0].get_yticklabels()) == 2

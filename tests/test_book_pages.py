@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.pages,
 
 # Images each chapter page shows (the figures its cells draw, plus the Colab button's logo).
 FIGURES = {"01_theory": 3, "02_augmentations": 5, "03_loss": 5, "04_resnet34": 3, "05_training": 4,
-           "06_evaluation": 6}
+           "06_evaluation": 6, "07_ablations": 3}
 
 
 def render(page: Path, tmp_path) -> str:
