@@ -133,6 +133,10 @@ class Recipe:
             raise BarlowError(f"`view_schedule` {self.view_schedule!r}: pairs (fraction of the epochs, view side) "
                               "with fractions rising between 0 and 1 and sides of 8 px or more.",
                               "use e.g. `view_schedule` ((0.75, 24),): the last quarter of the epochs on 24 px views")
+        if self.model.stem == "imagenet" and self.augment.output_size not in (None, self.augment.image_size):
+            raise BarlowError(f"`output_size` {self.augment.output_size}: views smaller than the images need the "
+                              "CIFAR stem (the ImageNet stem's flatten takes one map size, the images').",
+                              "use the CIFAR stem (`stem` cifar), or views at the images' size (`output_size` None)")
         if self.view_schedule and self.model.stem != "cifar":
             raise BarlowError("`view_schedule` changes the view size, which the ImageNet stem's flatten cannot take.",
                               "use the CIFAR stem (`stem` cifar), or drop `view_schedule`")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -30,9 +31,24 @@ def test_each_variant_changes_what_it_says_in_the_recipe_it_is_compared_with():
                                    "augment.blur_sigma_max": [1.0, ablate.FROZEN_SIGMA]}
     assert set(changed("bugs-all")) == {"augment.crop_max", "augment.flip_prob", "augment.solarize_prob",
                                         "augment.blur_sigma_min", "augment.blur_sigma_max"}
-    assert changed("imagenet-stem") == {"model.stem": ["cifar", "imagenet"]}
+    assert changed("imagenet-stem") == {"model.stem": ["cifar", "imagenet"], "augment.output_size": [16, None]}
     assert changed("base") == {}
     assert all(changed(n) for n in ablate.VARIANTS if n != "base")  # no variant is the base in disguise
+
+
+@pytest.mark.integration  # seconds per twin: outside the unit suite
+def test_every_variant_that_changes_the_network_or_its_inputs_builds_and_trains_a_step():
+    from barlow_lib import models, train
+
+    base = ablate.variant_recipe("cpu", "base", 3)
+    shaped = [n for n in ablate.VARIANTS if any(k.startswith(("model.", "augment.output_size"))
+                                                for k in ablate.changes(base, ablate.variant_recipe("cpu", n, 3)))]
+    assert "imagenet-stem" in shaped and "projector-no-bn" in shaped and "no-flip" not in shaped
+    for name in shaped:
+        recipe = ablate.variant_recipe("cpu", name, 3).replace(batch_size=16)
+        twin = models.build_twin(recipe, steps_per_epoch=1)
+        batch = train.epoch_inputs(np.zeros((16, 32, 32, 3), np.uint8), 16, 0, 0)
+        assert np.isfinite(float(twin.train_on_batch(batch, return_dict=True)["loss"])), name
 
 
 @pytest.mark.integration  # a minute: outside the 5-minute unit suite, in CI's integration step

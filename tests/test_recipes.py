@@ -88,3 +88,11 @@ def test_a_run_folder_saved_before_a_setting_existed_matches_the_same_recipe_tod
     assert runs.differences(old, new) == []
     changed = dict(old, recipe=dict(old["recipe"], lambd=0.5))
     assert runs.differences(changed, new) == ["recipe"]
+
+
+def test_views_smaller_than_the_images_with_the_imagenet_stem_are_refused_before_training():
+    # The twin could not be built (its flatten takes one map size): check says so, with a fix, not a traceback.
+    with pytest.raises(BarlowError, match="need the CIFAR stem") as err:
+        recipes.get("cpu").replace(model={"stem": "imagenet"}).check()
+    assert "output_size" in err.value.fix
+    recipes.get("cpu").replace(model={"stem": "imagenet"}, augment={"output_size": None}).check()  # full size: fine
