@@ -63,6 +63,20 @@ def training_curves(history: dict, title: str = ""):
     return fig
 
 
+def learning_rate_curve(rates: np.ndarray, steps_per_epoch: int, recipe):
+    """A recipe's learning rate against the epoch (steps / steps per epoch), its warmup shaded."""
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    epochs = np.arange(len(rates)) / steps_per_epoch
+    ax.plot(epochs, rates)
+    if recipe.warmup_epochs:
+        ax.axvspan(0, recipe.warmup_epochs, color="0.9", label=f"warmup ({recipe.warmup_epochs} epoch(s))")
+        ax.legend(fontsize=8)
+    ax.set(xlabel="epoch", ylabel="learning rate", title=f"{recipe.name}: {recipe.schedule} schedule, peak "
+           f"{recipe.learning_rate:g}")
+    fig.tight_layout()
+    return fig
+
+
 def confusion(matrix: np.ndarray, classes):
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.imshow(matrix, cmap="Blues")

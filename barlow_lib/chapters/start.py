@@ -58,6 +58,13 @@ def live_run_line(r, limit: int) -> str:
     return f"Live run: the {r.name} recipe with {images}, {', '.join(changed)}"
 
 
+def recipe_text(r) -> str:
+    """Every setting of a recipe as JSON, its description wrapped to the page below it."""
+    d = r.to_dict()
+    description = d.pop("description")
+    return json.dumps(d, indent=1) + "\n" + textwrap.fill(description, 78)
+
+
 def show_data(ds) -> None:
     """The chapter's one line (wrapped to the page) on which data it ran."""
     print(textwrap.fill(f"Data: {ds.describe()}", 78, subsequent_indent="  "))
