@@ -29,7 +29,8 @@ def _recipe(args):
 
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                  ("learning_rate", getattr(args, "lr", None)),
-                                 ("knn_every", getattr(args, "knn_every", None))) if v is not None}
+                                 ("knn_every", getattr(args, "knn_every", None)),
+                                 ("loss", getattr(args, "loss", None))) if v is not None}
     if getattr(args, "precision", None):
         changes["model"] = {"precision": args.precision}
     return recipes.get(args.recipe).replace(**changes).check()
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lr", type=float, help="override the recipe's learning rate")
     s.add_argument("--knn-every", type=int, help="kNN monitor every N epochs (0: off)")
     s.add_argument("--precision", choices=["float32", "mixed_bfloat16"])
+    s.add_argument("--loss", choices=["barlow_twins", "vicreg"], help="the recipe's loss (default: barlow_twins)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_train)
 

@@ -4,7 +4,8 @@
     loss = sum_i (1 - c_ii)^2  +  lambda * sum_{i != j} c_ij^2
 
 Everything is computed in float32, whatever precision the network ran in.
-Across several devices, pass the *global* batch (see ``distribute.gather``).
+Across several devices, pass the *global* batch (see ``distribute.gather``). ``vicreg_loss`` is the
+alternative a recipe can choose (``Recipe.loss``): the same two embeddings, three other terms.
 """
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def loss_terms(c, lambd: float = 0.005) -> dict:
 def barlow_twins_loss(z_a, z_b, lambd: float = 0.005, epsilon: float = EPSILON):
     """Scalar Barlow Twins loss of two (batch, D) embeddings of the same images."""
     return loss_terms(cross_correlation(z_a, z_b, epsilon), lambd)["loss"]
+
+
+def vicreg_loss(z_a, z_b, invariance: float = 25.0, variance: float = 25.0, covariance: float = 1.0):
+    """VICReg (Bardes et al., 2022): views close (mean squared error), every feature's standard deviation over
+    the batch at least 1 (a hinge), and each view's features decorrelated (off-diagonal covariance)."""
+    z_a, z_b = ops.cast(z_a, "float32"), ops.cast(z_b, "float32")
+    n, d = ops.cast(ops.shape(z_a)[0], "float32"), ops.cast(ops.shape(z_a)[1], "float32")
+    terms = ops.mean(ops.square(z_a - z_b)) * invariance
+    for z in (z_a, z_b):
+        z = z - ops.mean(z, axis=0, keepdims=True)
+        terms += variance / 2 * ops.mean(ops.relu(1.0 - ops.sqrt(ops.var(z, axis=0) + 1e-4)))
+        cov = ops.matmul(ops.transpose(z), z) / (n - 1.0)
+        terms += covariance * (ops.sum(ops.square(cov)) - ops.sum(ops.square(ops.diagonal(cov)))) / d
+    return terms

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import augment, distribute, hardware
 from .backends import keras, ops
-from .loss import barlow_twins_loss
+from .loss import barlow_twins_loss, vicreg_loss
 from .optimizer import make_optimizer
 from .recipes import STAGE_BLOCKS, ModelSpec
 
@@ -103,10 +103,11 @@ def build_projector(input_dim: int, spec: ModelSpec, *, sync_bn: bool = False, n
 class BarlowTwins(keras.Model):
     """Takes {"images", "noise"}, makes two views on the device, returns z of shape (batch, 2, D)."""
 
-    def __init__(self, backbone, projector, augment_config: augment.AugmentConfig, lambd: float, **kwargs):
+    def __init__(self, backbone, projector, augment_config: augment.AugmentConfig, lambd: float,
+                 loss: str = "barlow_twins", **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.projector = backbone, projector
-        self.augment_config, self.lambd = augment_config, lambd
+        self.augment_config, self.lambd, self.loss_name = augment_config, lambd, loss
         self.two_views = augment.compiled_two_views(augment_config)
 
     def use_view_size(self, side: int):
@@ -125,6 +126,8 @@ class BarlowTwins(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z = distribute.gather(y_pred)  # the global batch, on every replica
+        if self.loss_name == "vicreg":
+            return distribute.scale_loss(vicreg_loss(z[:, 0], z[:, 1]))
         return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
 
 
@@ -153,7 +156,7 @@ def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = N
     # A view schedule feeds the backbone views of several sides: only the CIFAR stem's global pool takes them.
     backbone = build_backbone(spec, None if recipe.view_schedule else aug.view_size, sync_bn=sync_bn)
     projector = build_projector(backbone.output.shape[-1], spec, sync_bn=sync_bn)
-    twin = BarlowTwins(backbone, projector, aug, recipe.lambd, name="barlow_twins")
+    twin = BarlowTwins(backbone, projector, aug, recipe.lambd, loss=recipe.loss, name="barlow_twins")
     twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})
     if steps_per_epoch is not None:
         optimizer = make_optimizer(recipe, steps_per_epoch)

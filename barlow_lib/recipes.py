@@ -25,6 +25,7 @@ STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}  # ResNet 
 # The values each free-text setting accepts (anything else would be silently ignored somewhere downstream).
 CHOICES = {
     "schedule": ("constant", "cosine"),
+    "loss": ("barlow_twins", "vicreg"),
     "model.precision": ("auto", "float32", "mixed_bfloat16"),
     "model.stem": ("cifar", "imagenet"),
     "model.depth": tuple(STAGE_BLOCKS),
@@ -58,6 +59,7 @@ class Recipe:
     model: ModelSpec
     augment: AugmentConfig = AugmentConfig()
     lambd: float = 0.0051
+    loss: str = "barlow_twins"  # or "vicreg" (loss.vicreg_loss, its paper's weights; lambd unused)
     learning_rate: float = 1e-3  # LAMB peak learning rate
     weight_decay: float = 0.0  # decoupled, never on biases or BN
     warmup_epochs: int = 0

@@ -38,8 +38,10 @@ def baseline_augment(recipe: Recipe) -> augment.AugmentConfig:
     return recipe.augment.replace(jitter_prob=0.0, blur_prob=0.0, grayscale_prob=0.0, solarize_prob=0.0)
 
 
-def train_baseline(recipe: Recipe, ds: Dataset, indices: np.ndarray, *, steps: int, seed: int = 0) -> dict:
-    """Train from scratch on ``ds.x_train[indices]`` for ``steps`` steps (at most ``MAX_EPOCHS`` epochs)."""
+def train_baseline(recipe: Recipe, ds: Dataset, indices: np.ndarray, *, steps: int, seed: int = 0,
+                   start_from=None) -> dict:
+    """Train from scratch on ``ds.x_train[indices]`` for ``steps`` steps (at most ``MAX_EPOCHS`` epochs), or,
+    given a trained backbone of the recipe's network (``start_from``), fine-tune it with the same budget."""
     t0 = time.perf_counter()
     recipe = recipe.for_image_size(ds.image_size)
     x, y = ds.x_train[indices], ds.y_train[indices]
@@ -48,7 +50,10 @@ def train_baseline(recipe: Recipe, ds: Dataset, indices: np.ndarray, *, steps: i
     epochs = max(1, min(MAX_EPOCHS, round(steps / per_epoch)))
     keras.utils.set_random_seed(seed)
     n_classes = len(ds.classes) or int(max(ds.y_train.max(), ds.y_eval.max())) + 1
-    net = Classifier(models.build_backbone(recipe.model, recipe.augment.view_size), n_classes, baseline_augment(recipe))
+    backbone = models.build_backbone(recipe.model, recipe.augment.view_size)
+    if start_from is not None:  # the same weights at the views' size (the CIFAR stem's weights fit any size)
+        backbone.set_weights(start_from.get_weights())
+    net = Classifier(backbone, n_classes, baseline_augment(recipe))
     net.compile(optimizer=make_optimizer(recipe.replace(epochs=epochs), per_epoch),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     for epoch in range(epochs):

@@ -66,3 +66,23 @@ def test_terms_add_up_and_lambda_weighs_only_the_off_diagonal():
     t1, t2 = loss.loss_terms(c, 0.0), loss.loss_terms(c, 1.0)
     assert float(t1["loss"]) == pytest.approx(float(t1["on_diag"]))
     assert float(t2["loss"]) == pytest.approx(float(t2["on_diag"]) + float(t2["off_diag"]), rel=1e-6)
+
+
+def vicreg_numpy(a, b):
+    """VICReg's loss as its paper's pseudo-code writes it (Bardes et al., 2022, Algorithm 1)."""
+    n, d = a.shape
+    inv = np.mean((a - b) ** 2)
+    a, b = a - a.mean(0), b - b.mean(0)
+    std = sum(np.mean(np.maximum(0, 1 - np.sqrt(z.var(0) + 1e-4))) for z in (a, b)) / 2
+    cov = sum(((z.T @ z / (n - 1)) ** 2).sum() - (np.diag(z.T @ z / (n - 1)) ** 2).sum() for z in (a, b)) / d
+    return 25 * inv + 25 * std + cov
+
+
+def test_vicreg_matches_its_papers_pseudo_code_and_punishes_collapse():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(64, 16)).astype(np.float32)
+    b = (a + 0.3 * rng.normal(size=a.shape)).astype(np.float32)
+    np.testing.assert_allclose(float(loss.vicreg_loss(a, b)), vicreg_numpy(a, b), rtol=1e-4)
+    collapsed = np.ones((64, 16), np.float32)
+    assert float(loss.vicreg_loss(collapsed, collapsed)) == pytest.approx(25 * (1 - 0.01), rel=1e-3)
+    assert float(loss.vicreg_loss(a, a)) < 0.1 * float(loss.vicreg_loss(collapsed, collapsed))  # little to pay

@@ -49,3 +49,29 @@ def test_the_shipped_backbone_beats_the_same_network_at_random_init_on_the_shipp
     # 1,000 evaluation images: a standard error of about 1.6 points; 5 points is three of them.
     assert knn["trained"] > knn["random init"] + 0.05, knn
     assert np.isfinite(list(knn.values())).all()
+
+
+def test_fine_tuning_starts_from_the_given_backbones_weights_at_the_views_size(monkeypatch):
+    from barlow_lib import recipes, supervised
+    from barlow_lib.data import Dataset
+
+    seen = []
+
+    class Spy(supervised.Classifier):
+        def __init__(self, backbone, *args, **kwargs):
+            seen.append([w.copy() for w in backbone.get_weights()] + [backbone.input_shape])
+            super().__init__(backbone, *args, **kwargs)
+
+    monkeypatch.setattr(supervised, "Classifier", Spy)
+    rng = np.random.default_rng(0)
+    ds = Dataset("noise", x_train=rng.integers(0, 256, (40, 32, 32, 3), np.uint8), y_train=np.arange(40) % 10,
+                 x_eval=rng.integers(0, 256, (20, 32, 32, 3), np.uint8), y_eval=np.arange(20) % 10,
+                 eval_split="val-from-train")
+    trained = pretrained.load("cpu")
+    supervised.train_baseline(recipes.get("cpu"), ds, np.arange(40), steps=1, start_from=trained)
+    supervised.train_baseline(recipes.get("cpu"), ds, np.arange(40), steps=1)
+    *weights, shape = seen[0]
+    assert shape[1] == recipes.get("cpu").augment.view_size  # the views' size, 16 px
+    for a, b in zip(weights, trained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seen[1][0], trained.get_weights()[0])  # from scratch: other weights

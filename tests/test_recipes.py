@@ -96,3 +96,18 @@ def test_views_smaller_than_the_images_with_the_imagenet_stem_are_refused_before
         recipes.get("cpu").replace(model={"stem": "imagenet"}).check()
     assert "output_size" in err.value.fix
     recipes.get("cpu").replace(model={"stem": "imagenet"}, augment={"output_size": None}).check()  # full size: fine
+
+
+def test_a_recipe_can_train_with_vicregs_loss_instead_and_a_misspelt_loss_is_refused():
+    import numpy as np
+
+    from barlow_lib import models, train
+
+    batch = train.epoch_inputs(np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), np.uint8), 32, 0, 0)
+    losses = {}
+    for name in ("barlow_twins", "vicreg"):
+        twin = models.build_twin(recipes.get("smoke").replace(batch_size=32, loss=name), steps_per_epoch=1)
+        losses[name] = float(twin.train_on_batch(batch, return_dict=True)["loss"])
+    assert all(np.isfinite(v) for v in losses.values()) and losses["vicreg"] != losses["barlow_twins"]
+    with pytest.raises(BarlowError, match="`loss` 'VICReg'"):
+        recipes.get("smoke").replace(loss="VICReg").check()
