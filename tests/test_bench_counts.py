@@ -1,0 +1,23 @@
+"""bench/train_step.py counts the FLOPs of the views a recipe trains on, not of the full-size images."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import train_step  # noqa: E402
+
+from barlow_lib import models, recipes  # noqa: E402
+
+
+@pytest.mark.integration  # builds the networks: seconds, outside the unit suite
+def test_a_step_of_the_cpu_recipe_is_counted_at_its_16_px_views():
+    r = recipes.get("cpu")
+    at_16 = models.forward_flops(models.build_backbone(r.model, 16))
+    at_32 = models.forward_flops(models.build_backbone(r.model, 32))
+    assert at_32 == pytest.approx(4 * at_16, rel=0.05)  # a quarter of the pixels, a quarter of the work
+    projector = models.forward_flops(models.build_projector(128, r.model))
+    d = r.model.projector[-1]
+    expected = (3 * 2 * (at_16 + projector) + 6 * d * d) / 1e9  # two views, forward and backward, and the loss
+    assert train_step.step_gflop(r, 1) == pytest.approx(expected, rel=1e-6)
+    assert train_step.step_gflop(r, 1) < 0.08  # the 32 px count was 0.227 per pair
