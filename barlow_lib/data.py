@@ -52,15 +52,16 @@ class Dataset:
     def replace(self, **changes) -> "Dataset":
         return dataclasses.replace(self, **changes)
 
-    def describe(self) -> str:
-        """One line for a page or a log: what the data is and how it was split."""
+    def describe(self, about: bool = True) -> str:
+        """One line for a page or a log: what the data is and how it was split (and, with ``about``, where it
+        comes from)."""
         n_eval = 0 if self.x_eval is None else len(self.x_eval)
         split = {"test": "test split", "val-from-train": "validation split carved from the training images"}
         kept = f" (a random subset of {self.subset_of:,})" if self.subset_of else ""
         line = f"{self.name}: {len(self.x_train):,} training images{kept}, {self.image_size} px"
         if n_eval:
             line += f"; evaluation on {n_eval:,} images of the {split.get(self.eval_split, self.eval_split)}"
-        return line + (f". {self.about}" if self.about else ".")
+        return line + (f". {self.about}" if self.about and about else ".")
 
     def require_labels(self):
         if self.y_train is None or self.y_eval is None:

@@ -39,3 +39,44 @@ def test_no_built_page_shows_a_path_of_the_machine_that_built_it():
     found = {str(p.relative_to(html)): sorted(m for m in own if m in p.read_text(errors="ignore"))
              for p in html.rglob("*.html") if "_static" not in p.parts}
     assert not {k: v for k, v in found.items() if v}, found
+
+
+PAGE_WIDTH = 100  # characters of monospace output that fit the page's text column without being cut off
+
+
+def executed():
+    return {c: nbformat.read(EXECUTED / f"{c}.ipynb", as_version=4) for c in CHAPTERS
+            if (EXECUTED / f"{c}.ipynb").exists()}
+
+
+def outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" and "remove-output" not in c.metadata.get("tags", [])
+            for o in c.outputs]
+
+
+def test_no_printed_line_is_wider_than_the_page():
+    wide = {}
+    for chapter, nb in executed().items():
+        for o in outputs(nb):
+            text = o.get("text", "") if o.output_type == "stream" and o.get("name") == "stdout" else ""
+            wide.setdefault(chapter, []).extend(line for line in text.splitlines() if len(line) > PAGE_WIDTH)
+    assert not any(wide.values()), {c: lines[:2] for c, lines in wide.items() if lines}
+
+
+def test_no_figure_and_no_paragraph_appears_on_two_pages():
+    """Show each once and refer back: a figure (same pixels) or a printed paragraph (150+ characters) that two
+    chapters both show is a repetition a reader pages through twice."""
+    import hashlib
+
+    seen, twice = {}, []
+    for chapter, nb in executed().items():
+        mine = set()
+        for o in outputs(nb):
+            data = o.get("data", {})
+            if "image/png" in data:
+                mine.add(("figure", hashlib.sha256(str(data["image/png"]).encode()).hexdigest()[:12]))
+            texts = [o.get("text", "")] if o.output_type == "stream" else [str(data.get("text/markdown", ""))]
+            mine |= {("paragraph", p.strip()) for t in texts for p in t.split("\n\n") if len(p.strip()) >= 150}
+        twice += [(kind, what[:80], seen[(kind, what)], chapter) for kind, what in mine if (kind, what) in seen]
+        seen.update({k: chapter for k in mine if k not in seen})
+    assert not twice, twice[:4]

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import records
+from .. import diagnostics, records
 
 
 def missing(name: str):
@@ -58,6 +58,12 @@ def describe(rec) -> str:
             f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
             f"Data: `{data_name(rec)}`, {rec['n_train']:,} training {kind}; evaluated on "
             f"{rec['n_eval']:,} images of {SPLITS.get(rec['split'], rec['split'])}.")
+
+
+def mention(rec) -> str:
+    """A short line naming a record where a page shows it again (``describe`` gives it in full once)."""
+    return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
+            f"{(rec['train_seconds'] or 0) / 60:.1f} min on {hardware(rec)}; described in full on the results page.")
 
 
 def accuracy_table(recs: dict):
@@ -114,18 +120,41 @@ def crosscorr(rec, epochs=None, size: int = 32):
                               for e in epochs})
 
 
-def diagonal_and_rank(rec):
-    """Mean diagonal of c, RMS off-diagonal and effective ranks over the snapshot epochs."""
+def rank_facts(rec) -> dict:
+    """What the diagnostics figure shows, as numbers: the fixed batch's N, the widths, the largest effective
+    rank each could reach on it (min(N, D)), the ranks at the first and last snapshot, and the off-diagonal
+    RMS against 1/sqrt(N), the level of independent features."""
     d = rec["diagnostics"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    n = diagnostics.BATCH
+    widths = {"features": int(rec.arrays["singular_values_features"].shape[1]),
+              "embedding": int(d["embedding_dim"][-1])}
+    return {"N": n, "epochs": (d["epochs"][0], d["epochs"][-1]),
+            "features": {"D": widths["features"], "max": min(n, widths["features"]),
+                         "rank": (d["effective_rank_features"][0], d["effective_rank_features"][-1])},
+            "embedding": {"D": widths["embedding"], "max": min(n, widths["embedding"]),
+                          "rank": (d["effective_rank_embedding"][0], d["effective_rank_embedding"][-1])},
+            "off_rms": (d["off_diagonal_rms"][0], d["off_diagonal_rms"][-1]), "chance": 1 / np.sqrt(n)}
+
+
+def diagonal_and_rank(rec):
+    """Mean diagonal of c and RMS off-diagonal (beside 1/sqrt(N), the level of independent features), and
+    effective ranks (beside the most each can reach on the batch, min(N, D)), over the snapshot epochs."""
+    d, facts = rec["diagnostics"], rank_facts(rec)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     axes[0].plot(d["epochs"], d["diagonal_mean"], marker="o", label="mean diagonal of c")
     axes[0].plot(d["epochs"], d["off_diagonal_rms"], marker="o", label="RMS off-diagonal of c")
-    axes[0].set(xlabel="epoch", title="c on the fixed batch", xscale="symlog")
-    axes[0].legend(fontsize=8)
-    axes[1].plot(d["epochs"], d["effective_rank_features"], marker="o", label="backbone features")
-    axes[1].plot(d["epochs"], d["effective_rank_embedding"], marker="o", label="projector embeddings")
-    axes[1].set(xlabel="epoch", ylabel="effective rank", title="dimensions in use", xscale="symlog")
-    axes[1].legend(fontsize=8)
+    axes[0].axhline(facts["chance"], color="C1", ls=":", lw=1,
+                    label=f"1/sqrt(N), independent features (N = {facts['N']})")
+    axes[0].set(xlabel="epoch", title="c on the fixed batch", ylim=(0, 1.05))
+    axes[0].legend(fontsize=7)
+    for key, label, colour in (("features", "backbone features", "C0"), ("embedding", "projector embeddings", "C1")):
+        f = facts[key]
+        axes[1].plot(d["epochs"], d[f"effective_rank_{key}"],
+                     marker="o", color=colour, label=f"{label} (D = {f['D']})")
+        axes[1].axhline(f["max"], color=colour, ls=":", lw=1, label=f"most possible: min(N, D) = {f['max']}")
+    axes[1].set(xlabel="epoch", ylabel="effective rank", title="dimensions in use",
+                ylim=(0, 1.08 * facts["embedding"]["max"]))
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

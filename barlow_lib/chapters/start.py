@@ -66,8 +66,9 @@ def recipe_text(r) -> str:
 
 
 def show_data(ds) -> None:
-    """The chapter's one line (wrapped to the page) on which data it ran."""
-    print(textwrap.fill(f"Data: {ds.describe()}", 78, subsequent_indent="  "))
+    """The chapter's one line (wrapped to the page) on which data it ran; where the data comes from is on the
+    how-to-run and references pages, not repeated in every chapter."""
+    print(textwrap.fill(f"Data: {ds.describe(about=False)}", 78, subsequent_indent="  "))
 
 
 def check_accelerator(recipe) -> str | None:
