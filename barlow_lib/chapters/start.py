@@ -36,7 +36,7 @@ def live_run(recipe: str | None = None, source: str = "", limit=None, epochs=Non
     source = data_source(source)
     ds = data.load(source, limit=limit or None)
     show_data(ds)
-    print(live_run_line(r, limit))
+    print(wrapped(live_run_line(r, limit)))
     return r, ds, run_dir or run_folder(r, ds.name, limit)
 
 
@@ -56,6 +56,12 @@ def live_run_line(r, limit: int) -> str:
                                           (f"batch {r.batch_size}", r.batch_size, own.batch_size))]
     images = "every training image" if not limit else f"{limit:,} training images"
     return f"Live run: the {r.name} recipe with {images}, {', '.join(changed)}"
+
+
+def wrapped(text) -> str:
+    """``text`` (or an object's repr) wrapped to the page's width, continuation lines indented."""
+    return textwrap.fill(text if isinstance(text, str) else repr(text), 78, subsequent_indent="    ",
+                         break_on_hyphens=False)
 
 
 def recipe_text(r) -> str:
