@@ -118,7 +118,7 @@ def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, 
     config = config_for(recipe, ds, seed=check_seed(seed), devices=distribute.check_devices(devices, recipe))
     if run.is_finished_run_of(config):  # reads only: a finished run on read-only media is fine
         if progress:
-            print(f"{run.path} already holds this finished run: nothing to train")
+            print(f"{run.path}:\n  already holds this finished run, nothing to train")
         return run
     with run.training(config) as session, distribute.device_scope(devices):
         keras.utils.set_random_seed(seed)
