@@ -7,6 +7,7 @@ split at the images' full size - measured exactly as the linear probe on pretrai
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -43,6 +44,16 @@ def train_baseline(recipe: Recipe, ds: Dataset, indices: np.ndarray, *, steps: i
     """Train from scratch on ``ds.x_train[indices]`` for ``steps`` steps (at most ``MAX_EPOCHS`` epochs), or,
     given a trained backbone of the recipe's network (``start_from``), fine-tune it with the same budget."""
     t0 = time.perf_counter()
+    tf_logger = logging.getLogger("tensorflow")  # each call builds new models: TF's retracing notes say nothing
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        return _train(recipe, ds, indices, steps, seed, start_from, t0)
+    finally:
+        tf_logger.setLevel(level)
+
+
+def _train(recipe, ds, indices, steps, seed, start_from, t0) -> dict:
     recipe = recipe.for_image_size(ds.image_size)
     x, y = ds.x_train[indices], ds.y_train[indices]
     batch = min(recipe.batch_size, len(x))
