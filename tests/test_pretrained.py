@@ -51,6 +51,7 @@ def test_the_shipped_backbone_beats_the_same_network_at_random_init_on_the_shipp
     assert np.isfinite(list(knn.values())).all()
 
 
+@pytest.mark.integration  # two classifiers trained: seconds, outside the 5-minute unit suite
 def test_fine_tuning_starts_from_the_given_backbones_weights_at_the_views_size(monkeypatch):
     from barlow_lib import recipes, supervised
     from barlow_lib.data import Dataset

@@ -98,6 +98,7 @@ def test_views_smaller_than_the_images_with_the_imagenet_stem_are_refused_before
     recipes.get("cpu").replace(model={"stem": "imagenet"}, augment={"output_size": None}).check()  # full size: fine
 
 
+@pytest.mark.integration  # two twins compiled: seconds, outside the 5-minute unit suite
 def test_a_recipe_can_train_with_vicregs_loss_instead_and_a_misspelt_loss_is_refused():
     import numpy as np
 

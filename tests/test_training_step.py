@@ -8,6 +8,7 @@ from barlow_lib.chapters import training_step
 IMAGES = np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
 
 
+@pytest.mark.integration  # two networks compiled: seconds, outside the 5-minute unit suite
 def test_under_lamb_every_variable_moves_by_the_learning_rate_times_its_norm_and_under_adam_not():
     r = recipes.get("smoke").replace(batch_size=32, weight_decay=0.0)
     rows = training_step.layer_steps(r, IMAGES, steps=2)
