@@ -69,8 +69,8 @@ def forest(result: dict, measure: str = "linear"):
     ax.invert_yaxis()
     ax.set_xlabel(f"{MEASURES[measure]} accuracy difference, validation split (points; 95% interval)")
     seeds = sorted({len(s[n]["seeds"]) for n in s})
-    ax.set_title(f"One change at a time, {result['epochs']} epochs each, {'-'.join(map(str, seeds))} seeds "
-                 "(grey: noise)", fontsize=9)
+    ax.set_title(f"One change at a time, {result['epochs']} epochs each, seeds per variant: "
+                 f"{'-'.join(map(str, seeds))} (grey: noise or a single seed)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -134,8 +134,9 @@ def cite(result: dict | None, *names: str) -> str:
             if n in result["summary"] and result["summary"][n]["linear"].get("difference")]
     if not said:
         return "*Not measured by the ablation study yet.*"
-    return (f"Measured in chapter 7 (linear probe, {result['epochs']} epochs, "
-            f"{len(result['summary']['base']['seeds'])} seeds): " + "; ".join(said) + ".")
+    seeds = len(result["summary"]["base"]["seeds"])
+    return (f"Measured in chapter 7 (linear probe, {result['epochs']} epochs, {seeds} seed{'s' * (seeds != 1)}): "
+            + "; ".join(said) + ".")
 
 
 def _said(d: dict) -> str:
