@@ -25,10 +25,17 @@ pytestmark = pytest.mark.colab
 
 
 def python312() -> str:
-    found = os.environ.get("BARLOW_PYTHON312") or shutil.which("python3.12")
-    if not found:
-        pytest.fail("no Python 3.12: set BARLOW_PYTHON312 to one (Colab runs 3.12)")
-    return found
+    """The first Python 3.12 that runs: BARLOW_PYTHON312, python3.12 on PATH, pyenv's (a pyenv shim on PATH
+    may name a version that is not selected, and fail)."""
+    import glob
+
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    for candidate in [os.environ.get("BARLOW_PYTHON312"), shutil.which("python3.12"),
+                      *sorted(glob.glob(f"{pyenv}/versions/3.12*/bin/python"))]:
+        if candidate and subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 12)"],
+                                        capture_output=True).returncode == 0:
+            return candidate
+    pytest.fail("no Python 3.12: set BARLOW_PYTHON312 to one (Colab runs 3.12)")
 
 
 def installed(python: Path) -> dict:
