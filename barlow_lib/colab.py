@@ -10,18 +10,18 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-WATCHED = {"keras": "keras", "tensorflow": "tensorflow", "numpy": "numpy", "jax": "jax"}  # module -> distribution
+WATCHED = ("keras", "tensorflow", "numpy", "jax")  # each module has the name of its distribution
 
 
 def stale_modules() -> dict:
     """{module: (version running, version installed)} for imported modules whose installed version changed."""
     out = {}
-    for module, dist in WATCHED.items():
+    for module in WATCHED:
         loaded = sys.modules.get(module)
         if loaded is None or not hasattr(loaded, "__version__"):
             continue
         try:
-            installed = metadata.version(dist)
+            installed = metadata.version(module)
         except metadata.PackageNotFoundError:
             continue
         if installed != loaded.__version__:
