@@ -102,9 +102,19 @@ def compare(args):
             "epochs": f"epochs 1-{len(losses)} of {recipe.epochs}", "epochs_done": len(losses),
             "loss": losses, "published_loss": theirs, "relative_difference": relative(losses, theirs),
             "seconds_per_epoch": [round(s, 1) for s in history["seconds"][: args.epochs]]}
+        wall = round(time.perf_counter() - started, 1)
         write_json(args.out, result | {"provenance": provenance.collect() | {"commit": commit},
-                                       "wall_seconds": round(time.perf_counter() - started, 1)})
+                                       "scheduling": _scheduling(), "wall_seconds": wall})
         print("wrote", args.out, flush=True)
+
+
+def _scheduling() -> str:
+    """How this process was scheduled: at idle priority its times include waiting for other work."""
+    idle = hasattr(os, "SCHED_IDLE") and os.sched_getscheduler(0) == os.SCHED_IDLE
+    nice = os.nice(0)
+    if idle or nice > 0:
+        return f"{'idle priority (SCHED_IDLE)' if idle else f'nice {nice}'}: its times include waiting for other work"
+    return "normal priority"
 
 
 if __name__ == "__main__":
