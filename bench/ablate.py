@@ -154,7 +154,8 @@ def summarise(runs: list[dict], variants: dict) -> dict:
         v = variants[name]
         entry = {"what": v.what, "group": v.group, "against": v.against, "chapter": v.chapter,
                  "seeds": [r["seed"] for r in rows], "epochs": rows[0]["epochs"],
-                 "train_seconds_mean": round(float(np.mean([r["train_s"] for r in rows])), 1)}
+                 "train_seconds_mean": round(float(np.mean([r["train_s"] for r in rows])), 1),
+                 "train_seconds_fastest": min(r["train_s"] for r in rows)}
         ref = {r["seed"]: r for r in runs if r["variant"] == v.against}
         for key in ("knn", "linear"):
             values = [r[key] for r in rows]
