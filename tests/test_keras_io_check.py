@@ -12,7 +12,10 @@ def _result():
 
     published = [3480.8, 2163.4, 1939.0]
     return {"variants": {"fixed": variant([3828.9, 2163.4, 1745.1], published),
-                         "bugs-kept": variant([3480.8, 2379.7], published[:2])}}
+                         "bugs-kept": variant([3480.8, 2379.7], published[:2])},
+            "data": "cifar10-jpeg: 50,000 training images.", "command": "python bench/keras_io_epochs.py --epochs 3",
+            "provenance": {"cpu": "a CPU", "cpu_count": 2, "commit": "abc123"}, "published_source": "keras-io",
+            "scheduling": "normal priority"}
 
 
 def test_the_table_stops_at_the_epochs_both_runs_have_and_signs_each_difference():
@@ -34,3 +37,10 @@ def test_the_figure_draws_the_published_log_and_each_run():
     lines = fig.axes[0].get_lines()
     assert [len(line.get_xdata()) for line in lines] == [3, 3, 2]
     assert "epochs 1-3 of 160" in fig.axes[0].get_title()
+
+
+def test_the_description_says_which_epochs_of_160_each_run_covers_and_where_it_ran():
+    text = keras_io_check.describe(_result())
+    assert "(bugs fixed): epochs 1-3 of 160" in text and "bugs kept: epochs 1-2 of 160" in text
+    assert "commit abc123" in text and "`python bench/keras_io_epochs.py --epochs 3`" in text
+    assert keras_io_check.load("/nonexistent") is None and "bench/keras_io_epochs.py" in keras_io_check.missing()

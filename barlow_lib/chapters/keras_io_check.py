@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from .. import provenance
 from .report import RESULTS
 
 FILE = "keras-io-epochs.json"
@@ -19,6 +20,20 @@ LABELS = {"fixed": "this book's keras-io recipe (bugs fixed)", "bugs-kept": "the
 def load(folder=RESULTS) -> dict | None:
     path = Path(folder) / FILE
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def missing() -> str:
+    return ("*No keras-io check yet: `python bench/keras_io_epochs.py --data cifar10 --epochs 5 --out "
+            "results/keras-io-epochs.json` writes it (about an hour on two CPU cores).*")
+
+
+def describe(result: dict) -> str:
+    """Which epochs, on what, with which command, where."""
+    spans = ", ".join(f"{LABELS.get(n, n)}: {v['epochs']}" for n, v in result["variants"].items())
+    prov = result["provenance"]
+    return (f"{spans}. Data: {result['data']}  \nCommand: `{result['command']}`  \n"
+            f"Trained on {provenance.describe(prov)}; {result.get('scheduling', 'normal priority')}.  \n"
+            f"Published: {result['published_source']}")
 
 
 def _percent(x: float) -> str:
