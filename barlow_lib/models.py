@@ -6,6 +6,7 @@ both, evaluation uses the backbone alone.
 from __future__ import annotations
 
 from . import augment, distribute, hardware
+from .batchnorm import BatchNormalization
 from .backends import keras, ops
 from .loss import barlow_twins_loss, vicreg_loss
 from .optimizer import make_optimizer
@@ -20,7 +21,7 @@ def _conv(filters, kernel, stride, name, spec, dtype):
 
 
 def _bn(name, spec, dtype, sync_bn):
-    return layers.BatchNormalization(momentum=spec.bn_momentum, synchronized=sync_bn, name=name, dtype=dtype)
+    return BatchNormalization(momentum=spec.bn_momentum, synchronized=sync_bn, name=name, dtype=dtype)
 
 
 def _basic_block(x, filters, stride, name, *, spec, dtype, sync_bn):

@@ -95,10 +95,11 @@ class Training:
     def finish(self, twin, recipe: Recipe, history: dict):
         """Export the backbone (at the images' size) and projector, close provenance, then mark complete."""
         from . import models
+        from .batchnorm import portable
 
-        files.atomic_write(self.run.projector_path, lambda p: twin.projector.save(p))
+        files.atomic_write(self.run.projector_path, lambda p: portable(twin.projector).save(p))
         backbone = models.at_size(twin.backbone, recipe.model, recipe.augment.image_size)
-        files.atomic_write(self.run.backbone_path, lambda p: backbone.save(p))
+        files.atomic_write(self.run.backbone_path, lambda p: portable(backbone).save(p))
         try:
             prov = self.run.provenance() or {"start": None}
         except BarlowError:  # damaged: the end is still worth recording
