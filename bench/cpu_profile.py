@@ -1,0 +1,161 @@
+"""Where a `cpu` training step's time goes on this CPU, and which thread settings suit it, in one run.
+
+    python bench/cpu_profile.py --out results/bench-cpu-profile.json
+
+The step is split into what it runs: making the two views (chapter 2's pipeline), the forward pass of both
+views, the backward pass (forward and gradients, less the forward), the optimizer's update (LAMB with its
+trust ratios), and what is left: Keras' and Python's work between them. Each piece is timed alone in steady
+state (the median of ``--steps`` calls after a compiling one) on the recipe's own batch, beside the whole
+``train_on_batch`` step and the float32 matmul roof measured in the same process. Thread settings and oneDNN
+are process-wide, so each setting is a fresh process running the same measurements; every row's GFLOP/s is set
+beside the roof its own process measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import _common  # noqa: F401  (quiet TensorFlow)
+
+SETTINGS = {  # name: environment of the measuring process
+    "TensorFlow's default threads": {},
+    "intra-op 2, inter-op 1": {"BARLOW_THREADS": "2,1"},
+    "intra-op 1, inter-op 2": {"BARLOW_THREADS": "1,2"},
+    "intra-op 1, inter-op 1": {"BARLOW_THREADS": "1,1"},
+    "oneDNN off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+    "Keras' own batch normalisation (not the fused kernel)": {"BARLOW_KERAS_BN": "1"},
+}
+
+
+def measure(recipe_name: str, steps: int, batch: int | None) -> dict:
+    """The pieces of one step, in seconds (medians), with the roof, in this process."""
+    threads = os.environ.get("BARLOW_THREADS")
+    import tensorflow as tf
+
+    if threads:
+        intra, inter = map(int, threads.split(","))
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    import numpy as np
+
+    import keras
+
+    from barlow_lib import augment, loss, models, recipes
+    from train_step import epoch_path, matmul_roof, step_gflop
+
+    if os.environ.get("BARLOW_KERAS_BN"):  # what the library ran before batchnorm.py
+        models.BatchNormalization = keras.layers.BatchNormalization
+
+    recipe = recipes.get(recipe_name)
+    if batch:
+        recipe = recipe.replace(batch_size=batch)
+    b = recipe.batch_size
+    rng = np.random.default_rng(0)
+    batches = [{"images": rng.integers(0, 255, (b, 32, 32, 3), dtype=np.uint8),
+                "noise": augment.draw_noise(rng, b)} for _ in range(steps + 1)]
+    twin = models.build_twin(recipe, steps_per_epoch=100)
+    variables = twin.trainable_variables
+
+    @tf.function
+    def views(x):
+        return twin.two_views(x["images"], x["noise"])
+
+    @tf.function
+    def forward(a, v):
+        return twin.embed(a, training=True), twin.embed(v, training=True)
+
+    @tf.function
+    def gradients(a, v):
+        with tf.GradientTape() as tape:
+            za, zv = twin.embed(a, training=True), twin.embed(v, training=True)
+            value = loss.barlow_twins_loss(za, zv, recipe.lambd)
+        return tape.gradient(value, variables)
+
+    @tf.function
+    def update(grads):
+        twin.optimizer.apply(grads, variables)
+
+    def timed(fn, *args) -> float:
+        fn(*args)  # compiles
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            out = fn(*args)
+            tf.nest.map_structure(lambda x: x.numpy() if hasattr(x, "numpy") else x, out)
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+    def step_time() -> float:
+        twin.train_on_batch(batches[0])
+        times = []
+        for x in batches[1:]:
+            t = time.perf_counter()
+            twin.train_on_batch(x, return_dict=True)["loss"]
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+    step = step_time()
+    images = np.concatenate([x["images"] for x in batches])[: 8 * b]
+    epoch_step = epoch_path(recipe, recipe.model.precision, images, augment.draw_noise(rng, len(images)), None,
+                            use_fit=False)  # whole epochs through train.train_epoch, as `barlow-twins train` runs
+    a, v = views(batches[0])
+    grads = gradients(a, v)
+    pieces = {"views": timed(views, batches[0]), "forward": timed(forward, a, v),
+              "forward and backward": timed(gradients, a, v), "update": timed(update, grads)}
+    return {"step": step, "epoch_step": epoch_step, **pieces, "batch": b, "gflop_per_step": step_gflop(recipe, b),
+            "roof": matmul_roof(tf.float32), "threads": [tf.config.threading.get_intra_op_parallelism_threads(),
+                                                        tf.config.threading.get_inter_op_parallelism_threads()]}
+
+
+def row(setting: str, m: dict) -> dict:
+    step, ms = m["step"], lambda s: round(1000 * s, 1)
+    backward = m["forward and backward"] - m["forward"]
+    rest = step - m["views"] - m["forward and backward"] - m["update"]
+    epoch = m["epoch_step"]
+    return {"setting": setting, "train path pairs/s": round(m["batch"] / epoch, 1),
+            "train path GFLOP/s": round(m["gflop_per_step"] / epoch, 1),
+            "train path % of fp32 roof": round(100 * m["gflop_per_step"] / epoch / m["roof"], 1),
+            "step ms": ms(step), "pairs/s": round(m["batch"] / step, 1),
+            "GFLOP/s": round(m["gflop_per_step"] / step, 1), "% of fp32 roof": round(100 * m["gflop_per_step"]
+                                                                                    / step / m["roof"], 1),
+            "views ms": ms(m["views"]), "forward ms": ms(m["forward"]), "backward ms": ms(backward),
+            "update ms": ms(m["update"]), "rest ms": ms(rest), "roof GFLOP/s": round(m["roof"], 1)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", default="cpu")
+    p.add_argument("--batch", type=int, help="override the recipe's batch size")
+    p.add_argument("--steps", type=int, default=20, help="timed calls per piece (one more compiles)")
+    p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    p.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child process
+    p.add_argument("--out")
+    args = p.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.recipe, args.steps, args.batch)))
+        return
+    started, rows, child = time.perf_counter(), [], [sys.executable, __file__, "--measure", "--recipe", args.recipe,
+                                                     "--steps", str(args.steps)]
+    child += ["--batch", str(args.batch)] if args.batch else []
+    for setting in args.settings:
+        done = subprocess.run(child, env=os.environ | SETTINGS[setting], capture_output=True, text=True, check=True)
+        rows.append(row(setting, json.loads(done.stdout.strip().splitlines()[-1])))
+        print(rows[-1], flush=True)
+    base = rows[0]
+    summary = {f"{r['setting']}: training-path speed vs {base['setting']}":
+               round(r["train path pairs/s"] / base["train path pairs/s"], 3) for r in rows[1:]}
+    first = rows[0]
+    summary[f"{first['setting']}: the training path as % of the float32 roof"] = first["train path % of fp32 roof"]
+    summary |= {f"share of the step: {k}": round(first[f"{k} ms"] / first["step ms"], 3)
+                for k in ("views", "forward", "backward", "update", "rest")}
+    _common.write_result(args.out, f"Where a {args.recipe} training step's time goes (batch "
+                         f"{args.batch or 'of the recipe'}), per thread setting", rows, summary, started,
+                         data="random 32x32 uint8 images; each setting a fresh process")
+
+
+if __name__ == "__main__":
+    main()
