@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -117,7 +118,7 @@ def cmd_augment_preview(args):
 def cmd_record(args):
     from . import records
 
-    path = records.write(args.run, args.out, name=args.name, command=" ".join(["barlow-twins", *sys.argv[1:]])
+    path = records.write(args.run, args.out, name=args.name, command=shlex.join(["barlow-twins", *sys.argv[1:]])
                          if args.command_line is None else args.command_line,
                          supervised_baseline=not args.no_supervised, progress=not args.quiet, data=args.data)
     return {"record": str(path), "bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}

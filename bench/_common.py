@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def command_line(script: str) -> str:
+    """This process's command line as a shell runs it again (arguments with spaces or quotes quoted)."""
+    return "python " + shlex.join([script, *sys.argv[1:]])
 
 
 def best_time(fn, repeats: int = 3, warmup: int = 1) -> float:
@@ -32,7 +38,7 @@ def write_result(path, title: str, rows: list[dict], summary: dict, started: flo
     from barlow_lib import provenance
 
     result = {"title": title, "rows": rows, "summary": summary,
-              "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+              "command": command_line(Path(sys.argv[0]).as_posix()),
               "provenance": provenance.collect(), "wall_seconds": round(time.perf_counter() - started, 1), **extra}
     print_table(rows)
     from barlow_lib import tables

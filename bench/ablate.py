@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import _common  # noqa: F401  (quiet TensorFlow)
+import _common  # quiets TensorFlow; the command line a result file records
 import numpy as np
 from barlow_lib import augment, evaluate, lock, provenance, recipes, train
 from barlow_lib.chapters import keras_io_reference
@@ -197,7 +197,7 @@ def study(args):
         raise BarlowError(f"{args.out} holds a study of {result.get('base')} at {result.get('epochs')} epochs, "
                           f"not of {args.base} at {args.epochs}.", "give --out a new file, or the same settings")
     runs = result.get("runs", [])
-    command = "python " + " ".join(["bench/ablate.py", *sys.argv[1:]])
+    command = _common.command_line("bench/ablate.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     base = variant_recipe(args.base, "base", args.epochs)
     for name in args.variants:  # every variant checked before the first one trains (a bad one stops nothing halfway)

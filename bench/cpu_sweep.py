@@ -23,11 +23,10 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (quiet TensorFlow)
+import _common  # quiets TensorFlow; the command line a result file records
 import numpy as np
 from barlow_lib import data, evaluate, models, provenance, recipes, train
 from barlow_lib.files import read_json, write_json
@@ -181,7 +180,7 @@ def main():
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])
-    command = "python " + " ".join(["bench/cpu_sweep.py", *sys.argv[1:]])
+    command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     budget = f"{args.minutes:g} min"
     for seed in args.seeds:

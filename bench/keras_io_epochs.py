@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (quiet TensorFlow)
+import _common  # quiets TensorFlow; the command line a result file records
 from barlow_lib import augment, data, hardware, lock, provenance, recipes, train
 from barlow_lib.chapters import keras_io_reference
 from barlow_lib.errors import BarlowError
@@ -81,7 +81,7 @@ def compare(args):
     started, commit = time.perf_counter(), provenance.git_commit()
     ds = training_data(args.data, args.limit)
     published = keras_io_reference.published_log()
-    command = "python " + " ".join(["bench/keras_io_epochs.py", *sys.argv[1:]])
+    command = _common.command_line("bench/keras_io_epochs.py")
     result = {"title": "The keras-io recipe's first epochs against the example's published loss log",
               "published_source": published["source"], "data": ds.describe(), "n_train": len(ds.x_train),
               "limit": args.limit, "recipe": args.recipe, "variants": {}, "command": command}

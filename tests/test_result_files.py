@@ -5,6 +5,7 @@ import ast
 import json
 import re
 import shlex
+import sys
 import subprocess
 from pathlib import Path
 
@@ -129,3 +130,15 @@ def test_no_result_file_keeps_a_recipe_name_the_library_has_renamed():
         for old in ALIASES:
             used_as_recipe = rf'"recipe": "{old}[-"]|\b{old}(-bf16| style| strengths| recipe)\b'
             assert not re.search(used_as_recipe, text), f"{path.name} still names recipe {old!r}"
+
+
+def test_a_recorded_command_with_spaces_and_quotes_in_its_arguments_runs_as_written(monkeypatch):
+    """bench/cpu_profile.py's setting names ("TensorFlow's default threads") broke a command joined with spaces."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import _common
+
+    argv = ["bench/cpu_profile.py", "--settings", "TensorFlow's default threads", "oneDNN off", "--out", "x.json"]
+    monkeypatch.setattr(sys, "argv", argv)
+    command = _common.command_line("bench/cpu_profile.py")
+    assert shlex.split(command) == ["python", *argv]
+    check_command(command, None)
