@@ -118,7 +118,10 @@ def test_train_then_evaluate_knn_and_random_init(smoke_run):
     for r, random_init in ((trained, False), (base, True)):
         bb = Run(smoke_run).load_backbone(random_init=random_init)
         assert r["accuracy"] == round(evaluate.backbone_knn(bb, ds.x_train, ds.y_train, ds.x_eval, ds.y_eval), 4)
-    assert trained["accuracy"] != base["accuracy"]
+    # two different networks (their accuracies may tie: after 2 epochs on 512 images both scored 107 of 500 once)
+    run = Run(smoke_run)
+    features = [evaluate.extract_features(run.load_backbone(random_init=r), ds.x_eval[:64]) for r in (False, True)]
+    assert not np.allclose(*features, atol=1e-3)
 
 
 def test_a_random_init_backbone_is_the_same_each_time_and_does_not_reseed_the_notebook(smoke_run):
