@@ -16,6 +16,23 @@ def command_line(script: str) -> str:
     return "python " + shlex.join([script, *sys.argv[1:]])
 
 
+def run_locked(work, fn):
+    """Run ``fn()`` holding the lock of the run folder ``work`` (made if missing); bad input or a second process
+    on the same folder gets ``error:`` and ``fix:`` lines and exit status 2, never a traceback."""
+    from barlow_lib import lock
+    from barlow_lib.errors import BarlowError
+
+    try:
+        Path(work).mkdir(parents=True, exist_ok=True)
+        with lock.exclusive(work):
+            fn()
+    except BarlowError as err:
+        print(f"error: {err.problem}", file=sys.stderr)
+        if err.fix:
+            print(f"  fix: {err.fix}", file=sys.stderr)
+        sys.exit(2)
+
+
 def best_time(fn, repeats: int = 3, warmup: int = 1) -> float:
     """Seconds of the fastest of ``repeats`` calls, after ``warmup`` untimed calls."""
     for _ in range(warmup):

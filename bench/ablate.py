@@ -21,21 +21,19 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import _common  # quiets TensorFlow; the command line a result file records
 import numpy as np
-from barlow_lib import augment, evaluate, lock, provenance, recipes, train
+from barlow_lib import augment, evaluate, provenance, recipes, train
 from barlow_lib.chapters import keras_io_reference
 from barlow_lib.errors import BarlowError
 from barlow_lib.files import read_json, write_json
 from cpu_sweep import features, measure, validation_data
 
-# The sigma the keras-io example's traced graph froze (chapter 2 shows the same number).
-FROZEN_SIGMA = round(float(keras_io_reference.blur_sigmas(1)[0]), 3)
+FROZEN_SIGMA = keras_io_reference.FROZEN_SIGMA
 KERAS_IO_BLUR = 0.2  # the example's blur probability
 
 
@@ -178,15 +176,7 @@ def main():
     p.add_argument("--work", default="ablation-runs", help="run folders (resumable)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    try:
-        Path(args.work).mkdir(parents=True, exist_ok=True)
-        with lock.exclusive(args.work):
-            study(args)
-    except BarlowError as err:
-        print(f"error: {err.problem}", file=sys.stderr)
-        if err.fix:
-            print(f"  fix: {err.fix}", file=sys.stderr)
-        sys.exit(2)
+    _common.run_locked(args.work, lambda: study(args))
 
 
 def study(args):

@@ -108,8 +108,7 @@ def measure(recipe_name: str, steps: int, batch: int | None) -> dict:
     pieces = {"views": timed(views, batches[0]), "forward": timed(forward, a, v),
               "forward and backward": timed(gradients, a, v), "update": timed(update, grads)}
     return {"step": step, "epoch_step": epoch_step, **pieces, "batch": b, "gflop_per_step": step_gflop(recipe, b),
-            "roof": matmul_roof(tf.float32), "threads": [tf.config.threading.get_intra_op_parallelism_threads(),
-                                                        tf.config.threading.get_inter_op_parallelism_threads()]}
+            "roof": matmul_roof(tf.float32)}
 
 
 def row(setting: str, m: dict, roof: float) -> dict:
@@ -148,7 +147,7 @@ def main():
             done = subprocess.run(child, env=os.environ | SETTINGS[setting], capture_output=True, text=True,
                                   check=True)
             measured[setting].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(setting, {k: v for k, v in measured[setting][-1].items() if k != "threads"}, flush=True)
+            print(setting, measured[setting][-1], flush=True)
     default = [m for s, ms in measured.items() if not SETTINGS[s].get("BARLOW_THREADS") for m in ms]
     roof = max(m["roof"] for m in default)
     rows = []

@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import time
-from pathlib import Path
 
 import _common  # quiets TensorFlow; the command line a result file records
-from barlow_lib import augment, data, hardware, lock, provenance, recipes, train
+from barlow_lib import augment, data, hardware, provenance, recipes, train
 from barlow_lib.chapters import keras_io_reference
 from barlow_lib.errors import BarlowError
 from barlow_lib.files import write_json
 from barlow_lib.runs import Run
 
-FROZEN_SIGMA = round(float(keras_io_reference.blur_sigmas(1)[0]), 3)  # the sigma the example's graph froze
+FROZEN_SIGMA = keras_io_reference.FROZEN_SIGMA
 VARIANTS = {
     "fixed": "the keras-io recipe with this book's four augmentation fixes",
     "bugs-kept": "the keras-io recipe with the example's four augmentation bugs kept (augment.keras_io_bugs)",
@@ -62,22 +60,14 @@ def main():
     p.add_argument("--work", default="keras-io-runs", help="run folders (resumable)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    try:
-        total = recipes.get(args.recipe).epochs
-        if not 1 <= args.epochs <= total:
-            raise BarlowError(f"--epochs {args.epochs}: the {args.recipe} recipe has epochs 1 to {total}.",
-                              f"give --epochs between 1 and {total}")
-        Path(args.work).mkdir(parents=True, exist_ok=True)
-        with lock.exclusive(args.work):
-            compare(args)
-    except BarlowError as err:
-        print(f"error: {err.problem}", file=sys.stderr)
-        if err.fix:
-            print(f"  fix: {err.fix}", file=sys.stderr)
-        sys.exit(2)
+    _common.run_locked(args.work, lambda: compare(args))
 
 
 def compare(args):
+    total = recipes.get(args.recipe).epochs
+    if not 1 <= args.epochs <= total:
+        raise BarlowError(f"--epochs {args.epochs}: the {args.recipe} recipe has epochs 1 to {total}.",
+                          f"give --epochs between 1 and {total}")
     started, commit = time.perf_counter(), provenance.git_commit()
     ds = training_data(args.data, args.limit)
     published = keras_io_reference.published_log()

@@ -33,6 +33,9 @@ def blur_sigmas(steps: int, trace_seed: int = 0) -> np.ndarray:
     return np.full(steps, frozen)
 
 
+FROZEN_SIGMA = round(float(blur_sigmas(1)[0]), 3)  # the sigma the traced graph froze, as chapter 2 prints it
+
+
 def standardise_without_epsilon(z: np.ndarray) -> np.ndarray:
     """keras-io: ``(z - mean) / std`` with no epsilon: a constant feature gives 0 / 0 = NaN."""
     with np.errstate(invalid="ignore", divide="ignore"):
