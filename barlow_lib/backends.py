@@ -46,21 +46,21 @@ def require() -> str:
 
 
 def _load_quietly():
-    """Import Keras, and on TensorFlow run its first op, with file descriptor 2 muted: TensorFlow's C++
-    start-up lines (absl, oneDNN, the CUDA probe) ignore TF_CPP_MIN_LOG_LEVEL since 2.21, and would be the
-    first thing a reader sees in a terminal or a notebook. A failing import still raises, after the mute."""
-    import sys
+    """Import Keras, and on TensorFlow set its CPU threads (hardware.cpu_threads) and run its first op, with
+    file descriptor 2 muted: TensorFlow's C++ start-up lines (absl, oneDNN, the CUDA probe) ignore
+    TF_CPP_MIN_LOG_LEVEL since 2.21, and would be the first thing a reader sees in a terminal or a notebook.
+    A failing import still raises, after the mute."""
+    from .hardware import cpu_threads, muted_stderr, set_cpu_threads  # standard library only: no Keras here
 
-    if "keras" in sys.modules:
-        return
-    from .hardware import muted_stderr  # standard library only: nothing here imports Keras
-
+    if selected() == "tensorflow":
+        cpu_threads()  # a bad BARLOW_THREADS is refused before Keras takes seconds to load
     with muted_stderr():
         import keras
 
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
+            set_cpu_threads(tf)  # before the first op, which fixes them
             tf.constant(0)  # TF probes its devices (and logs about CUDA) at the first op
 
 

@@ -1,4 +1,5 @@
-"""Settings that depend on the machine: whether to compile with XLA and which precision to compute in.
+"""Settings that depend on the machine: TensorFlow's CPU threads, whether to compile with XLA and which
+precision to compute in.
 
 On a 2-core AVX512-BF16 CPU, XLA made the keras-io recipe's step many times *slower* and mixed bfloat16
 made it faster with the same loss curve (results/bench-train-step.json, written by bench/train_step.py). On
@@ -76,6 +77,64 @@ def resolve_precision(setting: str) -> str:
     if setting != "auto":
         return setting
     return "mixed_bfloat16" if bf16_is_native() else "float32"
+
+
+THREADS_VARIABLE = "BARLOW_THREADS"
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (a container's or ``taskset``'s share, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_threads(environ=os.environ) -> tuple[int, int] | None:
+    """(intra-op, inter-op) threads for TensorFlow on a CPU, or None for TensorFlow's own choice.
+
+    The default runs two ops side by side with half the cores each: a Barlow Twins step has two independent
+    passes (one per view) of a narrow network, whose ops are too small to keep every core busy alone. On
+    2 cores (intra-op 1, inter-op 2) this trained the `cpu` recipe 1.2x faster than TensorFlow's default
+    (results/bench-cpu-profile.json, written by bench/cpu_profile.py). ``BARLOW_THREADS=intra,inter`` picks
+    others, ``BARLOW_THREADS=tensorflow`` keeps TensorFlow's."""
+    setting = environ.get(THREADS_VARIABLE, "").strip()
+    if setting.lower() == "tensorflow":
+        return None
+    if not setting:
+        return max(1, cpu_cores() // 2), 2
+    try:
+        intra, inter = (int(x) for x in setting.split(","))
+        if intra < 1 or inter < 1:
+            raise ValueError
+    except ValueError:
+        from .errors import BarlowError
+
+        raise BarlowError(f"{THREADS_VARIABLE}={setting!r} is not a thread setting.",
+                          f"set {THREADS_VARIABLE}=INTRA,INTER with two positive whole numbers (e.g. 1,2), or "
+                          f"{THREADS_VARIABLE}=tensorflow for TensorFlow's own choice") from None
+    return intra, inter
+
+
+def set_cpu_threads(tf) -> str:
+    """Apply :func:`cpu_threads` to TensorFlow before its first op, on a machine without a GPU; say what runs.
+    Where TensorFlow already ran an op (Keras imported first in a notebook), its threads are left as they are."""
+    threads = cpu_threads()
+    if threads is not None and not tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads[0])
+            tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+        except RuntimeError:  # TensorFlow is initialised: the setting can no longer change
+            pass
+    return threads_in_use(tf)
+
+
+def threads_in_use(tf) -> str:
+    intra = tf.config.threading.get_intra_op_parallelism_threads()
+    inter = tf.config.threading.get_inter_op_parallelism_threads()
+    if intra == inter == 0:
+        return "TensorFlow's default"
+    return f"intra-op {intra or 'default'}, inter-op {inter or 'default'}"
 
 
 CHECKPOINT_SECONDS = 60.0  # on accelerators: a keras-io checkpoint is ~0.9 GB, an H200 epoch ~1.5 s

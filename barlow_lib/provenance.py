@@ -61,8 +61,20 @@ def collect() -> dict:
         "python": platform.python_version(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
+        "threads": _threads(keras),
         "load_average": _load_average(),
     }
+
+
+def _threads(keras) -> str | None:
+    """TensorFlow's intra-op and inter-op threads (``hardware.cpu_threads``); None on other backends."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    from .hardware import threads_in_use
+
+    return threads_in_use(tf)
 
 
 def _load_average() -> float | None:

@@ -28,7 +28,7 @@ def test_the_profile_splits_a_step_into_pieces_that_add_up_to_it():
     import cpu_profile
 
     m = {"step": 0.2, "epoch_step": 0.25, "views": 0.01, "forward": 0.05, "forward and backward": 0.16,
-         "update": 0.02, "batch": 256, "gflop_per_step": 20.0, "roof": 200.0}
+         "update": 0.02, "batch": 256, "gflop_per_step": 20.0, "roof": 200.0, "threads": "intra-op 1, inter-op 2"}
     row = cpu_profile.row("default", m, 200.0)
     assert row["backward ms"] == 110.0 and row["rest ms"] == 10.0  # 200 - 10 - 160 - 20
     assert row["views ms"] + row["forward ms"] + row["backward ms"] + row["update ms"] + row["rest ms"] == 200.0

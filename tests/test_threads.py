@@ -1,0 +1,64 @@
+"""TensorFlow's CPU threads: the library's default (two ops side by side, half the cores each), the
+BARLOW_THREADS override, and bad values refused with error:/fix: lines."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from barlow_lib import hardware
+from barlow_lib.errors import BarlowError
+
+REPORT = ("import json, tensorflow as tf, barlow_lib.backends; from barlow_lib import provenance;"
+          "print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(),"
+          "tf.config.threading.get_inter_op_parallelism_threads(), provenance.collect()['threads']]))")
+
+
+@pytest.mark.parametrize("cores, expected", [(1, (1, 2)), (2, (1, 2)), (8, (4, 2)), (3, (1, 2))])
+def test_default_is_half_the_cores_each_for_two_ops(monkeypatch, cores, expected):
+    monkeypatch.setattr(hardware, "cpu_cores", lambda: cores)
+    assert hardware.cpu_threads({}) == expected
+
+
+def test_the_variable_picks_threads_or_tensorflows_own_choice():
+    assert hardware.cpu_threads({"BARLOW_THREADS": "3,1"}) == (3, 1)
+    assert hardware.cpu_threads({"BARLOW_THREADS": " 2, 4 "}) == (2, 4)
+    assert hardware.cpu_threads({"BARLOW_THREADS": "TensorFlow"}) is None
+
+
+@pytest.mark.parametrize("value", ["2", "a,b", "0,2", "1,2,3", "-1,1"])
+def test_bad_values_are_refused_with_a_fix(value):
+    with pytest.raises(BarlowError) as err:
+        hardware.cpu_threads({"BARLOW_THREADS": value})
+    assert value in err.value.problem and "BARLOW_THREADS=" in err.value.fix
+
+
+def _threads_in_a_fresh_process(**env):
+    out = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "BARLOW_THREADS"} | env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_library_sets_tensorflows_threads_and_the_record_says_so():
+    intra, inter = hardware.cpu_threads({})
+    assert _threads_in_a_fresh_process(KERAS_BACKEND="tensorflow") == [
+        intra, inter, f"intra-op {intra}, inter-op {inter}"]
+    assert _threads_in_a_fresh_process(KERAS_BACKEND="tensorflow", BARLOW_THREADS="tensorflow") == [
+        0, 0, "TensorFlow's default"]
+
+
+def test_a_bad_setting_is_refused_before_keras_loads():
+    probe = ("import sys\ntry:\n    import barlow_lib.backends\nexcept Exception as err:\n"
+             "    print(type(err).__name__, 'keras' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env=os.environ | {"BARLOW_THREADS": "1;2", "KERAS_BACKEND": "tensorflow"})
+    assert out.stdout.split() == ["BarlowError", "False", "False"]
+
+
+def test_the_command_line_refuses_a_bad_setting_with_error_and_fix():
+    out = subprocess.run([sys.executable, "-m", "barlow_lib", "info", "--recipe", "cpu"], capture_output=True,
+                         text=True, env=os.environ | {"BARLOW_THREADS": "four", "KERAS_BACKEND": "tensorflow"})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: BARLOW_THREADS='four'") and "fix:" in out.stderr
+    assert "Traceback" not in out.stderr
