@@ -34,6 +34,7 @@ def test_summary_parsing():
     assert selected_count("collected 7 items\n") == 7
 
 
+@pytest.mark.integration  # two minutes: CI runs it in its integration step, beside the unit suite's five
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="already running on JAX")
 def test_core_suite_passes_on_jax():
     """Every `core` test pytest collects under JAX runs and passes: none failed, errored or was skipped."""

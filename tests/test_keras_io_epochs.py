@@ -1,5 +1,6 @@
 """bench/keras_io_epochs.py: the control keeps exactly the four bugs, and a dry run resumes its runs epoch by epoch."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,8 @@ def _run(tmp_path, *args):
     cmd = [sys.executable, str(ROOT / "bench/keras_io_epochs.py"), "--data", "synthetic", "--recipe", "smoke",
            "--limit", "128", "--variants", "fixed", "--work", str(tmp_path / "runs"),
            "--out", str(tmp_path / "out.json"), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    env = os.environ | {"PYTHONPATH": str(ROOT)}  # the library of this checkout, installed or not
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
 
 
 def test_an_epoch_count_outside_the_recipe_is_refused_with_a_fix_and_writes_nothing(tmp_path):

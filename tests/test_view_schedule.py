@@ -35,6 +35,7 @@ def test_a_recipe_with_a_schedule_survives_its_run_folder():
     assert recipes.Recipe.from_dict(r.to_dict()) == r
 
 
+@pytest.mark.integration  # a minute: trains and resumes three short runs
 def test_views_grow_at_the_scheduled_epoch_and_a_resumed_run_repeats_them(tmp_path):
     """(Not in the JAX core suite, for time: it passed there once, 170 s, when the schedule was added.)"""
     ds = data.load("synthetic", limit=200)
