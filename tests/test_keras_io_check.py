@@ -25,13 +25,6 @@ def test_the_table_stops_at_the_epochs_both_runs_have_and_signs_each_difference(
     assert rows[1]["fixed vs published"] == "+0.0%" and rows[0]["published"] == 3480.8
 
 
-def test_the_summary_names_first_last_and_largest_gaps_and_the_gap_between_the_runs():
-    text = keras_io_check.summary(_result())
-    assert "epochs 1-3 of 160: from +10.0% at epoch 1 to -10.0% at epoch 3" in text
-    assert "(largest gap +10.0%, epoch 1)" in text  # ties: the first
-    assert "bugs-kept run: -9.1% to +10.0%" in text  # 2163.4 / 2379.7 - 1 and 3828.9 / 3480.8 - 1
-
-
 def test_the_figure_draws_the_published_log_and_each_run():
     fig = keras_io_check.plot(_result())
     lines = fig.axes[0].get_lines()
@@ -44,3 +37,19 @@ def test_the_description_says_which_epochs_of_160_each_run_covers_and_where_it_r
     assert "(bugs fixed): epochs 1-3 of 160" in text and "bugs kept: epochs 1-2 of 160" in text
     assert "commit abc123" in text and "`python bench/keras_io_epochs.py --epochs 3`" in text
     assert keras_io_check.load("/nonexistent") is None and "bench/keras_io_epochs.py" in keras_io_check.missing()
+
+
+def test_the_verdict_measures_each_gap_against_the_printed_logs_own_change_per_epoch():
+    text = keras_io_check.verdict(_result())
+    # published 3480.8 -> 2163.4 -> 1939.0 -> 1810.5: smallest relative change over epochs 1-3 is 6.6%
+    assert "The run with this book's fixes stays within 10.0% of the printed loss in each of its 3 epochs, more " \
+           "than the printed log's own smallest change from one epoch to the next over those epochs (6.6%)" in text
+    assert "four bugs kept stays within 10.0% of the printed loss in each of its 2 epochs, less than" in text
+    assert "cross (-9.1% to +10.0%): no consistent difference" in text  # fixed +10.0% then -9.1% against control
+
+
+def test_a_fixed_run_above_the_control_in_every_epoch_is_said_to_be_above():
+    result = _result()
+    result["variants"]["fixed"]["loss"] = [3600.0, 2400.0, 1745.1]
+    text = keras_io_check.verdict(result)
+    assert "above the bugs-kept run's in every epoch both have (+0.9% to +3.4%)" in text
