@@ -76,26 +76,34 @@ def compare(args):
               "published_source": published["source"], "data": ds.describe(), "n_train": len(ds.x_train),
               "limit": args.limit, "recipe": args.recipe, "variants": {}, "command": command}
     for name in args.variants:
-        recipe = variant_recipe(name, args.recipe)
         folder = os.path.join(args.work, name)
         done = len(Run(folder).history().get("epoch", []))
         t = time.perf_counter()
         if done < args.epochs:
-            train.train(recipe, ds, folder, max_epochs=args.epochs - done, progress=False)
+            train.train(variant_recipe(name, args.recipe), ds, folder, max_epochs=args.epochs - done,
+                        progress=False)
             print(f"{name}: epochs {done + 1}-{args.epochs} in {time.perf_counter() - t:.0f} s", flush=True)
-        history = Run(folder).history()
-        losses = [round(x, 2) for x in history["loss"][: args.epochs]]
-        theirs = published["loss_per_epoch"][: len(losses)]
-        result["variants"][name] = {
-            "what": VARIANTS[name], "recipe": recipe.to_dict(),
-            "precision": hardware.resolve_precision(recipe.model.precision),
-            "epochs": f"epochs 1-{len(losses)} of {recipe.epochs}", "epochs_done": len(losses),
-            "loss": losses, "published_loss": theirs, "relative_difference": relative(losses, theirs),
-            "seconds_per_epoch": [round(s, 1) for s in history["seconds"][: args.epochs]]}
+        # every variant with an epoch in its folder, so that a stop before the next one keeps them all
+        result["variants"] = {n: e for n in args.variants if (e := entry(n, args, published))}
         wall = round(time.perf_counter() - started, 1)
         write_json(args.out, result | {"provenance": provenance.collect() | {"commit": commit},
                                        "scheduling": _scheduling(), "wall_seconds": wall})
         print("wrote", args.out, flush=True)
+
+
+def entry(name: str, args, published: dict) -> dict | None:
+    """A variant's epochs so far (at most ``--epochs``) beside the published ones; None before its first."""
+    recipe = variant_recipe(name, args.recipe)
+    history = Run(os.path.join(args.work, name)).history()
+    losses = [round(x, 2) for x in history.get("loss", [])[: args.epochs]]
+    if not losses:
+        return None
+    theirs = published["loss_per_epoch"][: len(losses)]
+    return {"what": VARIANTS[name], "recipe": recipe.to_dict(),
+            "precision": hardware.resolve_precision(recipe.model.precision),
+            "epochs": f"epochs 1-{len(losses)} of {recipe.epochs}", "epochs_done": len(losses),
+            "loss": losses, "published_loss": theirs, "relative_difference": relative(losses, theirs),
+            "seconds_per_epoch": [round(s, 1) for s in history["seconds"][: args.epochs]]}
 
 
 def _scheduling() -> str:

@@ -57,3 +57,25 @@ def test_a_dry_run_records_epochs_of_the_whole_schedule_and_a_larger_count_conti
     assert second["epochs"] == "epochs 1-2 of 12" and second["loss"][0] == first["loss"][0]
     assert second["published_loss"] == keras_io_epochs.keras_io_reference.published_log()["loss_per_epoch"][:2]
     assert second["relative_difference"] == keras_io_epochs.relative(second["loss"], second["published_loss"])
+
+
+@pytest.mark.integration  # trains two smoke runs
+def test_a_stop_during_the_second_variant_keeps_the_first_variants_epochs_in_the_file(tmp_path, monkeypatch):
+    import argparse
+
+    args = argparse.Namespace(data="synthetic", limit=128, recipe="smoke", epochs=1, variants=["fixed", "bugs-kept"],
+                              work=str(tmp_path / "runs"), out=str(tmp_path / "out.json"))
+    keras_io_epochs.compare(args)
+    real, calls = keras_io_epochs.train.train, []
+
+    def stops_at_the_second(*a, **k):
+        calls.append(a[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the control trains its epoch 2
+        return real(*a, **k)
+
+    monkeypatch.setattr(keras_io_epochs.train, "train", stops_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        keras_io_epochs.compare(argparse.Namespace(**{**vars(args), "epochs": 2}))
+    written = json.loads((tmp_path / "out.json").read_text())["variants"]
+    assert written["fixed"]["epochs"] == "epochs 1-2 of 12" and written["bugs-kept"]["epochs"] == "epochs 1-1 of 12"

@@ -86,8 +86,8 @@ def verdict(result: dict) -> str:
     for name, v in variants.items():
         diffs, n = v["relative_difference"], v["epochs_done"]
         worst, step = max(abs(d) for d in diffs), _epoch_change(log, n)
-        lines.append(f"The run {RUNS.get(name, name)} stays within {worst:.1%} of the printed loss in each of its "
-                     f"{n} epochs, {'less' if worst < step else 'more'} than the printed log's own smallest change "
+        lines.append(f"The run {RUNS.get(name, name)} is at most {worst:.1%} from the printed loss in its {n} "
+                     f"epochs: {'less' if worst < step else 'more'} than the printed log's own smallest change "
                      f"from one epoch to the next over those epochs ({step:.1%}).")
     if {"fixed", "bugs-kept"} <= set(variants):
         a, b = variants["fixed"]["loss"], variants["bugs-kept"]["loss"]
