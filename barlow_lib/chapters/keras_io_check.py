@@ -73,8 +73,10 @@ def plot(result: dict):
 
 
 def _epoch_change(published: list[float], n: int) -> float:
-    """The smallest relative change of the published loss from one epoch to the next, over epochs 1 to n+1."""
-    return min(abs(b - a) / a for a, b in zip(published[:n], published[1 : n + 1], strict=False))
+    """The smallest relative change of the published loss from one epoch to the next within its first n epochs
+    (from epoch 1 to 2 where n is 1)."""
+    span = published[: max(n, 2)]
+    return min(abs(b - a) / a for a, b in zip(span, span[1:], strict=False))
 
 
 def verdict(result: dict) -> str:
