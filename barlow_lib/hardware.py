@@ -116,8 +116,9 @@ def cpu_threads(environ=os.environ) -> tuple[int, int] | None:
     return intra, inter
 
 
-def set_cpu_threads(tf) -> str:
-    """Apply :func:`cpu_threads` to TensorFlow before its first op, on a machine without a GPU; say what runs.
+def set_cpu_threads(tf) -> None:
+    """Apply :func:`cpu_threads` to TensorFlow before its first op, on a machine without a GPU (records read
+    what runs with :func:`threads_in_use`).
     Where TensorFlow already ran an op (Keras imported first in a notebook), its threads are left as they are."""
     threads = cpu_threads()
     if threads is not None and not tf.config.list_physical_devices("GPU"):
@@ -126,7 +127,6 @@ def set_cpu_threads(tf) -> str:
             tf.config.threading.set_inter_op_parallelism_threads(threads[1])
         except RuntimeError:  # TensorFlow is initialised: the setting can no longer change
             pass
-    return threads_in_use(tf)
 
 
 def threads_in_use(tf) -> str:
