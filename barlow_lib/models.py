@@ -145,6 +145,25 @@ def at_size(backbone: keras.Model, spec: ModelSpec, image_size: int) -> keras.Mo
     return resized
 
 
+def probed(backbone: keras.Model, spec: ModelSpec) -> keras.Model:
+    """The network whose output kNN and the linear probe read: ``backbone`` itself, or (``spec.probe_grid``
+    above 1) its last stage's map averaged over a probe_grid x probe_grid grid and flattened, the same
+    weights (at 32 px, the ``cpu`` ResNet-10's 4x4 map of 128 channels gives 512 features with a grid of 2,
+    the shape of the keras-io network's own features).
+    """
+    grid = spec.probe_grid
+    if grid == 1:
+        return backbone
+    last_stage = backbone.get_layer("features").input
+    side = last_stage.shape[1]
+    if side is None or side % grid:
+        raise ValueError(f"a {grid}x{grid} probe needs a last-stage map whose side divides by {grid}, got {side} "
+                         "(build the backbone for the images' size: at_size)")
+    x = layers.AveragePooling2D(side // grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
+    x = layers.Flatten(name="probed_features", dtype=_dtype(spec))(x)
+    return keras.Model(backbone.input, x, name=f"{backbone.name}_probed")
+
+
 def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = None) -> BarlowTwins:
     """The twin a recipe describes, built (weights created); compiled with the recipe's optimizer and XLA
     setting when ``steps_per_epoch`` is given (the learning-rate schedule needs it).

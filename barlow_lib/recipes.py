@@ -48,6 +48,9 @@ class ModelSpec:
     projector_bias: bool = False
     projector_bn: bool = True  # batch normalisation between the projector's layers
     precision: str = "auto"  # "float32", "mixed_bfloat16", or "auto" (bf16 where native: hardware.py)
+    # The features kNN and the linear probe read (models.probed): the last stage's map averaged over a
+    # probe_grid x probe_grid grid and flattened; 1 is the global average the projector trains on.
+    probe_grid: int = 1
 
     def replace(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
@@ -139,6 +142,12 @@ class Recipe:
             raise BarlowError(f"`output_size` {self.augment.output_size}: views smaller than the images need the "
                               "CIFAR stem (the ImageNet stem's flatten takes one map size, the images').",
                               "use the CIFAR stem (`stem` cifar), or views at the images' size (`output_size` None)")
+        grid = self.model.probe_grid
+        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 1 or (grid > 1 and self.model.stem != "cifar"):
+            raise BarlowError(f"`probe_grid` {grid!r}: the probed features are the last stage's map averaged over "
+                              "a probe_grid x probe_grid grid, a whole number from 1, above 1 with the CIFAR stem "
+                              "only (the ImageNet stem's features are already a flattened 2x2 map).",
+                              "use `probe_grid` 1 (the global average) or 2 with `stem` cifar")
         if self.view_schedule and self.model.stem != "cifar":
             raise BarlowError("`view_schedule` changes the view size, which the ImageNet stem's flatten cannot take.",
                               "use the CIFAR stem (`stem` cifar), or drop `view_schedule`")

@@ -247,7 +247,7 @@ def _pictures(run: Run, ds) -> tuple[dict, dict]:
     neighbours = {"k": NEIGHBOURS, "query_indices": queries.tolist(),
                   "query_classes": [int(c) for c in ds.y_eval[queries]]}
     for tag, random_init in (("trained", False), ("random_init", True)):
-        backbone = run.load_backbone(random_init=random_init)
+        backbone = run.load_probed(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train)
         f_eval = evaluate.extract_features(backbone, ds.x_eval)
         arrays[f"map_{tag}"] = _map_2d(f_eval[shown])

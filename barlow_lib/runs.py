@@ -147,6 +147,12 @@ class Run:
         self.require_complete()
         return _load_model(self.backbone_path)
 
+    def load_probed(self, random_init: bool = False, seed: int | None = None):
+        """The network kNN and the linear probe read: the backbone with its recipe's probe (models.probed)."""
+        from . import models
+
+        return models.probed(self.load_backbone(random_init, seed), self.recipe().model)
+
     def load_projector(self):
         self.require_complete()
         return _load_model(self.projector_path)
@@ -205,7 +211,10 @@ class Run:
                               "evaluate on labelled data of two or more classes")
         notes = [f"class {_class_name(ds, c)} has evaluation images but no training images: they are all "
                  "counted wrong" for c in np.setdiff1d(ds.y_eval, ds.y_train[keep])]
-        backbone = self.load_backbone(random_init=random_init)
+        if output == "projector":  # the projector reads the backbone's own (globally pooled) features
+            backbone = self.load_backbone()
+        else:
+            backbone = self.load_probed(random_init=random_init)
         f_train = evaluate.extract_features(backbone, ds.x_train[keep], progress=progress)
         f_eval = evaluate.extract_features(backbone, ds.x_eval, progress=progress)
         if output == "projector":

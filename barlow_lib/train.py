@@ -97,7 +97,8 @@ class Monitor:
     def after_epoch(self, twin, epoch: int, loss: float, seconds: float) -> dict:
         r = self.recipe
         due = r.knn_every and (epoch % r.knn_every == 0 or epoch == r.epochs)
-        knn = knn_monitor(models.at_size(twin.backbone, r.model, self.ds.image_size), self.ds) if due else None
+        knn = knn_monitor(models.probed(models.at_size(twin.backbone, r.model, self.ds.image_size), r.model),
+                          self.ds) if due else None
         lr = float(keras.ops.convert_to_numpy(twin.optimizer.learning_rate))
         _write_scalars(self.writer, epoch, {"loss": loss, "knn_accuracy": knn, "learning_rate": lr,
                                             "pairs_per_second": self.pairs / seconds})

@@ -52,7 +52,12 @@ VARIANTS = {
     "crop-0.35": ("crops from 0.35 of the side (base: 0.5)", {"augment": {"crop_min": 0.35}}),
     "progressive-24": ("16 px views, the last quarter of the epochs 24 px", {"view_schedule": ((0.75, 24),)}),
     "progressive-32": ("16 px views, the last fifth of the epochs 32 px", {"view_schedule": ((0.8, 32),)}),
+    "probe-2x2": ("the same training, probed on the last stage averaged to a 2x2 grid (512 features; base: "
+                  "the global average, 128)", {"model": {"probe_grid": 2}}),
 }
+# Settings that change only what is measured, not what is trained: a variant that changes only these is
+# judged on the run folder of the variant that trains the same (``trained_as``), not trained again.
+EVALUATION_ONLY = {"model": ("probe_grid",)}
 SWEEP_SETTINGS = {"knn_every": 0}  # every sweep run: no kNN monitor
 PROBE_IMAGES = 10_000
 
@@ -78,10 +83,24 @@ def variant_recipe(name: str, epochs: int | None = None) -> recipes.Recipe:
     return recipes.get(BASE).replace(**changes).check()
 
 
+def training_of(name: str) -> dict:
+    """The variant's recipe without the settings that change only what is measured (``EVALUATION_ONLY``)."""
+    d = variant_recipe(name).to_dict()
+    for part, keys in EVALUATION_ONLY.items():
+        d[part] = {k: v for k, v in d[part].items() if k not in keys}
+    return d
+
+
+def trained_as(name: str) -> str:
+    """The variant whose run folder holds ``name``'s training: the first in ``VARIANTS`` that trains the same."""
+    return next(other for other in VARIANTS if training_of(other) == training_of(name))
+
+
 def cost_signature(name: str) -> str:
     """What a variant's speed depends on: the network, the batch and the view sides (not lambda, nor the
-    learning rate): variants that share it share one calibration, so they train the same epochs."""
-    d = variant_recipe(name).to_dict()
+    learning rate, nor what is probed): variants that share it share one calibration, so they train the
+    same epochs."""
+    d = training_of(name)
     return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]])
 
 
@@ -187,17 +206,25 @@ def main():
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
                 continue
-            recipe = variant_recipe(name, calibrated(name, budget, args.minutes, calibration, ds)["epochs"])
+            epochs = calibrated(name, budget, args.minutes, calibration, ds)["epochs"]
+            source = trained_as(name)  # a probe-only variant reuses (or first trains) that variant's folder
             t = time.perf_counter()
-            run = train.train(recipe, ds, os.path.join(args.work, budget.replace(" ", ""), f"{name}-s{seed}"),
+            run = train.train(variant_recipe(source, epochs), ds,
+                              os.path.join(args.work, budget.replace(" ", ""), f"{source}-s{seed}"),
                               seed=seed, progress=False)
             train_s = sum(run.history()["seconds"])
-            row = {"variant": name, "seed": seed, "budget": budget, "epochs": recipe.epochs,
-                   "train_s": round(train_s, 1), "wall_s": round(time.perf_counter() - t, 1),
-                   **measure(run.load_backbone(), ds),
+            spec = variant_recipe(name).model
+
+            def probed(random_init=False):
+                return models.probed(run.load_backbone(random_init, seed), spec)
+
+            row = {"variant": name, "seed": seed, "budget": budget, "epochs": epochs,
+                   "train_s": round(train_s, 1), "wall_s": round(time.perf_counter() - t, 1), **measure(probed(), ds),
                    "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": commit}
-            if name == "base":  # the learning test's reference: the same network untrained
-                row["random_init"] = measure(run.load_backbone(random_init=True, seed=seed), ds)
+            if source != name:
+                row["trained_as"] = source
+            if name == "base" or source != name:  # the learning test's reference: the same network untrained
+                row["random_init"] = measure(probed(random_init=True), ds)
             runs.append(row)
             print(json.dumps(row), flush=True)
             result = {"title": f"The {BASE} recipe's levers at a fixed training budget", "base": BASE,

@@ -94,3 +94,20 @@ def test_effective_rank_counts_the_dimensions_in_use():
     assert diagnostics.effective_rank(np.array([1.0, 0, 0, 0])) == pytest.approx(1)
     f = np.random.default_rng(0).normal(size=(500, 3)) @ np.random.default_rng(1).normal(size=(3, 32))
     assert diagnostics.effective_rank(diagnostics.singular_values(f)) < 3.01  # 32 features, rank 3
+
+
+def test_a_2x2_probe_reads_the_last_stage_averaged_over_four_quadrants():
+    import keras
+
+    spec = recipes.get("cpu").model.replace(probe_grid=2)
+    bb = models.build_backbone(spec, 32)
+    assert models.probed(bb, spec.replace(probe_grid=1)) is bb  # the default reads the backbone's own output
+    probe = models.probed(bb, spec)
+    x = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype(np.float32)
+    stage = np.asarray(keras.Model(bb.input, bb.get_layer("features").input).predict_on_batch(x))  # (3, 4, 4, C)
+    quadrants = stage.reshape(3, 2, 2, 2, 2, -1).mean(axis=(2, 4))  # (3, 2, 2, C): rows, columns, channels
+    got = np.asarray(probe.predict_on_batch(x))
+    assert got.shape == (3, 4 * stage.shape[-1]) == (3, 512)
+    np.testing.assert_allclose(got, quadrants.reshape(3, -1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.reshape(3, 4, -1).mean(1), np.asarray(bb.predict_on_batch(x)), rtol=1e-5,
+                               atol=1e-6)  # the four cells average to the global pool the projector reads

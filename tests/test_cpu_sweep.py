@@ -34,3 +34,12 @@ def test_the_summary_keeps_budgets_apart_and_gives_a_spread_only_for_several_see
     assert summary["base @ 3 min"]["linear"]["mean"] == pytest.approx(0.41)
     assert summary["base @ 3 min"]["linear"]["sd"] == pytest.approx(0.0141, abs=1e-4)
     assert summary["base @ 15 min"]["linear"]["sd"] is None
+
+
+def test_a_probe_only_variant_is_judged_on_the_base_run_and_shares_its_epochs():
+    # It changes what is measured, not what is trained: same folder, same timing, no second training.
+    assert cpu_sweep.trained_as("probe-2x2") == "base" and cpu_sweep.trained_as("lambda-x2") == "lambda-x2"
+    assert cpu_sweep.variant_recipe("probe-2x2").model.probe_grid == 2
+    assert cpu_sweep.cost_signature("probe-2x2") == cpu_sweep.cost_signature("base")
+    calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1.0}, "epochs": 5}}
+    assert cpu_sweep.calibrated("probe-2x2", "3 min", 3, calibration, ds=None)["epochs"] == 5

@@ -84,10 +84,26 @@ def test_a_run_folder_saved_before_a_setting_existed_matches_the_same_recipe_tod
 
     new = {"recipe": recipes.get("smoke").to_dict(), "seed": 0, "data_seed": 0}
     old = {"recipe": {k: v for k, v in new["recipe"].items() if k != "view_schedule"}, "seed": 0, "data_seed": 0}
-    old["recipe"]["model"] = {k: v for k, v in old["recipe"]["model"].items() if k != "projector_bn"}
+    old["recipe"]["model"] = {k: v for k, v in old["recipe"]["model"].items()
+                              if k not in ("projector_bn", "probe_grid")}
     assert runs.differences(old, new) == []
     changed = dict(old, recipe=dict(old["recipe"], lambd=0.5))
     assert runs.differences(changed, new) == ["recipe"]
+
+
+@pytest.mark.parametrize("grid", [0, -1, 1.5, True, "2"])
+def test_a_probe_grid_that_is_not_a_whole_number_from_1_is_refused(grid):
+    with pytest.raises(BarlowError, match="`probe_grid`") as err:
+        recipes.get("smoke").replace(model={"probe_grid": grid}).check()
+    assert "use `probe_grid` 1" in err.value.fix
+
+
+def test_a_probe_grid_above_1_with_the_imagenet_stem_is_refused():
+    # Its features are already a flattened 2x2 map; a grid of 1 (its own features) stays allowed.
+    keras_io = recipes.get("keras-io")
+    with pytest.raises(BarlowError, match="CIFAR stem only"):
+        keras_io.replace(model={"probe_grid": 2}).check()
+    assert keras_io.replace(model={"probe_grid": 1}).check().model.probe_grid == 1
 
 
 def test_views_smaller_than_the_images_with_the_imagenet_stem_are_refused_before_training():

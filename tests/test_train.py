@@ -109,3 +109,14 @@ def test_a_stop_between_time_based_checkpoints_redoes_the_epochs_after_the_last_
     for epoch, snapshot in whole.diagnostics().items():  # epoch 2's measured again, by the redone epoch
         for key, value in snapshot.items():
             np.testing.assert_array_equal(done.diagnostics()[epoch][key], value, err_msg=f"{epoch} {key}")
+
+
+def test_a_run_is_evaluated_on_the_features_its_recipe_probes(tmp_path):
+    ds = data.load("synthetic", limit=256)
+    recipe = recipes.get("smoke").replace(epochs=1, batch_size=32, model={"probe_grid": 2})
+    run = train.train(recipe, ds, tmp_path / "run", progress=False)
+    width = run.load_backbone().output.shape[-1]
+    assert run.load_probed().output.shape[-1] == run.load_probed(random_init=True).output.shape[-1] == 4 * width
+    assert 0 <= run.evaluate("knn", ds)["accuracy"] <= 1
+    projected = run.evaluate("linear", ds, output="projector")  # the projector still reads the global pool
+    assert projected["output"] == "projector"
