@@ -92,6 +92,7 @@ def nearest_neighbours(train_features, query_features, k: int = 8) -> np.ndarray
 
 def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol: float = 1e-6):
     """Minimise mean cross-entropy + (l2 / 2) ||W||^2 by L-BFGS; returns (W, b, final objective)."""
+    x = np.asarray(x, np.float64)  # once: float32 features would be cast again in every product below
     n, d = x.shape
     onehot = np.eye(n_classes)[y]
 

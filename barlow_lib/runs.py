@@ -44,16 +44,19 @@ def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
 
 
 def _normal_recipe(d):
-    """A saved recipe as today's Recipe writes it (fields added since then take their defaults)."""
+    """A saved recipe as today's Recipe writes it (fields added since then take their defaults), without its
+    description: prose, not a setting (a library whose wording changed still resumes the run)."""
     try:
-        return Recipe.from_dict(d).to_dict()
+        d = Recipe.from_dict(d).to_dict()
     except (TypeError, KeyError, ValueError, AttributeError):
-        return d  # unknown fields: compared as saved (and reported by _unknown_settings)
+        pass  # unknown fields: compared as saved (and reported by _unknown_settings)
+    return {k: v for k, v in d.items() if k != "description"} if isinstance(d, dict) else d
 
 
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
     old = dict(old, recipe=_normal_recipe(old.get("recipe")))
+    new = dict(new, recipe=_normal_recipe(new.get("recipe")))
     return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
             and not (k == "data" and data_sources.same_data(old.get(k), new.get(k)))]
 

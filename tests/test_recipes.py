@@ -89,6 +89,8 @@ def test_a_run_folder_saved_before_a_setting_existed_matches_the_same_recipe_tod
     assert runs.differences(old, new) == []
     changed = dict(old, recipe=dict(old["recipe"], lambd=0.5))
     assert runs.differences(changed, new) == ["recipe"]
+    reworded = dict(old, recipe=dict(old["recipe"], description="an older library's wording"))
+    assert runs.differences(reworded, new) == []  # prose is not a setting: the run still resumes
 
 
 @pytest.mark.parametrize("grid", [0, -1, 1.5, True, "2"])
