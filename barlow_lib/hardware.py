@@ -80,6 +80,7 @@ def resolve_precision(setting: str) -> str:
 
 
 THREADS_VARIABLE = "BARLOW_THREADS"
+TENSORFLOW_THREADS = "TensorFlow's default"  # what threads_in_use says where TensorFlow chose its own threads
 
 
 def cpu_cores() -> int:
@@ -133,7 +134,7 @@ def threads_in_use(tf) -> str:
     intra = tf.config.threading.get_intra_op_parallelism_threads()
     inter = tf.config.threading.get_inter_op_parallelism_threads()
     if intra == inter == 0:
-        return "TensorFlow's default"
+        return TENSORFLOW_THREADS
     return f"intra-op {intra or 'default'}, inter-op {inter or 'default'}"
 
 

@@ -105,9 +105,10 @@ def measure(recipe_name: str, steps: int, batch: int | None) -> dict:
     grads = gradients(a, v)
     pieces = {"views": timed(views, batches[0]), "forward": timed(forward, a, v),
               "forward and backward": timed(gradients, a, v), "update": timed(update, grads)}
+    threads = hardware.threads_in_use(tf)
     return {"step": step, "epoch_step": epoch_step, **pieces, "batch": b, "gflop_per_step": step_gflop(recipe, b),
-            "roof": matmul_roof(tf.float32) if os.environ.get("BARLOW_THREADS") == "tensorflow" else None,
-            "threads": hardware.threads_in_use(tf)}  # the roof is read from TensorFlow's default threads only
+            "roof": matmul_roof(tf.float32) if threads == hardware.TENSORFLOW_THREADS else None,
+            "threads": threads}  # the roof is read where TensorFlow chose its threads only
 
 
 def row(setting: str, m: dict, roof: float) -> dict:

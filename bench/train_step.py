@@ -76,7 +76,7 @@ def matmul_roof(dtype, n=2048):
     """GFLOP/s of one large matrix product at TensorFlow's default threads (every core on the one op): the
     practical ceiling for this CPU and dtype. A process's threads are fixed when TensorFlow starts
     (``hardware.cpu_threads``), so where this one's differ, the product runs in a fresh process."""
-    if hardware.threads_in_use(tf) != "TensorFlow's default":
+    if hardware.threads_in_use(tf) != hardware.TENSORFLOW_THREADS:
         code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import train_step, "
                 f"tensorflow as tf; print(train_step.matmul_roof(tf.{dtype.name}, {n}))")
         out = subprocess.run([sys.executable, "-c", code], env=os.environ | {"BARLOW_THREADS": "tensorflow"},

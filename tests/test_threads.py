@@ -45,7 +45,7 @@ def test_importing_the_library_sets_tensorflows_threads_and_the_record_says_so()
     assert _threads_in_a_fresh_process(KERAS_BACKEND="tensorflow") == [
         intra, inter, f"intra-op {intra}, inter-op {inter}"]
     assert _threads_in_a_fresh_process(KERAS_BACKEND="tensorflow", BARLOW_THREADS="tensorflow") == [
-        0, 0, "TensorFlow's default"]
+        0, 0, hardware.TENSORFLOW_THREADS]
 
 
 def test_a_bad_setting_is_refused_before_keras_loads():
