@@ -76,3 +76,29 @@ def test_fine_tuning_starts_from_the_given_backbones_weights_at_the_views_size(m
     for a, b in zip(weights, trained.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(seen[1][0], trained.get_weights()[0])  # from scratch: other weights
+
+
+def test_shipping_a_run_writes_its_backbone_s_weights_and_refuses_another_recipe_s_run(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from barlow_lib import data, train
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+    import ship_backbone
+
+    ds = data.load("synthetic", limit=64)
+    cpu = train.train(recipes.get("cpu").replace(epochs=1, batch_size=32), ds, tmp_path / "cpu", progress=False)
+    smoke = train.train(recipes.get("smoke").replace(epochs=1, batch_size=32), ds, tmp_path / "smoke",
+                        progress=False)
+    monkeypatch.setattr(pretrained, "FOLDER", tmp_path / "shipped")
+    with pytest.raises(BarlowError, match="not trained with the 'cpu' recipe's network"):
+        ship_backbone.ship(str(smoke.path), "cpu")
+    assert not (tmp_path / "shipped").exists()  # nothing half-written
+    sha = ship_backbone.ship(str(cpu.path), "cpu")
+    file = tmp_path / "shipped" / pretrained.SHIPPED["cpu"]["file"]
+    assert sha == pretrained.sha256(file) and [p.name for p in file.parent.iterdir()] == [file.name]
+    loaded = models.build_backbone(recipes.get("cpu").model, 32)
+    loaded.load_weights(file)
+    for a, b in zip(loaded.get_weights(), cpu.load_backbone().get_weights()):
+        np.testing.assert_array_equal(a, b)
