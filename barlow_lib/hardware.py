@@ -138,6 +138,35 @@ def threads_in_use(tf) -> str:
     return f"intra-op {intra or 'default'}, inter-op {inter or 'default'}"
 
 
+_ROOF_CODE = """
+import sys, time
+sys.path.insert(0, {library!r})
+from barlow_lib.backends import keras
+a = keras.ops.cast(keras.random.normal(({n}, {n}), seed=0), {dtype!r})
+keras.ops.convert_to_numpy(keras.ops.matmul(a, a))  # warm-up
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, a))
+    best = min(best, time.perf_counter() - t)
+print(2 * {n} ** 3 / best / 1e9)
+"""
+
+
+def matmul_roof(dtype: str = "float32", n: int = 2048) -> float:
+    """GFLOP/s of one large matrix product, the fastest of 3, with every core on the one op (the backend's own
+    threads): the practical ceiling of this machine for ``dtype``. Measured in a fresh process, because a
+    process's threads are fixed when TensorFlow starts (:func:`cpu_threads`) and a one-thread process would
+    measure a one-core roof. Records carry it beside their training time, so a reader can scale the time to
+    their own machine's roof."""
+    import subprocess
+
+    code = _ROOF_CODE.format(library=str(Path(__file__).parents[1]), n=n, dtype=dtype)
+    env = os.environ | {THREADS_VARIABLE: "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 CHECKPOINT_SECONDS = 60.0  # on accelerators: a keras-io checkpoint is ~0.9 GB, an H200 epoch ~1.5 s
 
 

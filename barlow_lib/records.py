@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_sources
-from . import evaluate, files, lock, provenance
+from . import evaluate, files, hardware, lock, provenance
 from .errors import BarlowError
 from .runs import Run
 
@@ -72,6 +72,9 @@ class Record:
 
     def __getitem__(self, key):
         return self.data[key]
+
+    def get(self, key, default=None):  # fields added since older records were written
+        return self.data.get(key, default)
 
 
 
@@ -175,8 +178,11 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
     snaps = run.diagnostics()
     tmp = _staging(out)  # before minutes of measuring: an `out` that is taken or not writable is refused now
     try:
+        # On a CPU, the machine's float32 matmul roof beside the training time: a reader scales the time by theirs
+        roof = None if hardware.accelerator() else round(hardware.matmul_roof("float32"), 1)
         record, arrays = _measure(run, config, history, run_provenance, snaps, data, supervised_baseline, log)
         record |= {"name": name or out.name, "command": command, "arrays": sorted(arrays),
+                   "cpu_float32_matmul_roof_gflops": roof,
                    "record_seconds": round(time.perf_counter() - t0, 1)}
         files.write_json(tmp / "record.json", record)
         files.atomic_write(tmp / "arrays.npz", lambda p: np.savez_compressed(p, **arrays))

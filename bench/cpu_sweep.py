@@ -4,7 +4,9 @@
     python bench/cpu_sweep.py --data cifar10-jpeg --minutes 3 --seeds 0 1 2 --variants base width-24 \
         --out results/cpu-sweep.json
 
-Each variant changes a few fields of the `cpu` recipe (``VARIANTS``) and trains for as many epochs as fit
+Each variant changes a few fields of the sweep's base (``VARIANTS``): the `cpu` recipe as it was when the
+result file was started, kept in the file as ``base_recipe``, so a sweep continued after the recipe took a
+winning lever still compares with the same base. It trains for as many epochs as fit
 in the budget at its own speed. That speed is measured once per network, batch and view sides, at each
 budget (a few timed steps, ``calibrate``; variants that change only lambda or the learning rate share it)
 and kept in the result file, so a resumed or extended sweep trains the same epochs. Every
@@ -34,7 +36,7 @@ from barlow_lib.files import read_json, write_json
 BASE = "cpu"
 # name -> (what it tests, changes to the base recipe in Recipe.replace's form)
 VARIANTS = {
-    "base": ("the cpu recipe as it stands", {}),
+    "base": ("the recipe the sweep started from (the file's base_recipe)", {}),
     "view-24": ("24 px views (base: 16)", {"augment": {"output_size": 24}}),
     "view-32": ("full-size 32 px views", {"augment": {"output_size": None}}),
     "width-24": ("first stage 24 filters wide (base: 16)", {"model": {"width": 24}}),
@@ -76,31 +78,34 @@ def measure(backbone, ds: data.Dataset, extracted: tuple | None = None) -> dict:
             for p, f in (("knn", (f_train, ds.y_train)), ("linear", (f_train[probe], ds.y_train[probe])))}
 
 
-def variant_recipe(name: str, epochs: int | None = None) -> recipes.Recipe:
+def variant_recipe(name: str, epochs: int | None = None, base: recipes.Recipe | None = None) -> recipes.Recipe:
+    """``base`` (default: the `cpu` recipe today) with the variant's changes: a result file keeps the base it
+    was started from (``base_recipe``), so a sweep continued after the recipe changed still compares like
+    with like."""
     changes = dict(VARIANTS[name][1]) | SWEEP_SETTINGS
     if epochs is not None:
         changes["epochs"] = epochs
-    return recipes.get(BASE).replace(**changes).check()
+    return (base or recipes.get(BASE)).replace(**changes).check()
 
 
-def training_of(name: str) -> dict:
+def training_of(name: str, base: recipes.Recipe | None = None) -> dict:
     """The variant's recipe without the settings that change only what is measured (``EVALUATION_ONLY``)."""
-    d = variant_recipe(name).to_dict()
+    d = variant_recipe(name, base=base).to_dict()
     for part, keys in EVALUATION_ONLY.items():
         d[part] = {k: v for k, v in d[part].items() if k not in keys}
     return d
 
 
-def trained_as(name: str) -> str:
+def trained_as(name: str, base: recipes.Recipe | None = None) -> str:
     """The variant whose run folder holds ``name``'s training: the first in ``VARIANTS`` that trains the same."""
-    return next(other for other in VARIANTS if training_of(other) == training_of(name))
+    return next(other for other in VARIANTS if training_of(other, base) == training_of(name, base))
 
 
-def cost_signature(name: str) -> str:
+def cost_signature(name: str, base: recipes.Recipe | None = None) -> str:
     """What a variant's speed depends on: the network, the batch and the view sides (not lambda, nor the
     learning rate, nor what is probed): variants that share it share one calibration, so they train the
     same epochs."""
-    d = training_of(name)
+    d = training_of(name, base)
     return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]])
 
 
@@ -167,17 +172,18 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
-def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: data.Dataset) -> dict:
+def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: data.Dataset,
+               base: recipes.Recipe | None = None) -> dict:
     """``calibration[name @ budget]``: taken from a variant of the same cost (``cost_signature``) if one was
     timed at this budget, else measured now (each view side's pairs/s, then the epochs that fit)."""
     key = f"{name} @ {budget}"
     if key not in calibration:
         same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
-                     and cost_signature(k.split(" @ ")[0]) == cost_signature(name)]
+                     and cost_signature(k.split(" @ ")[0], base) == cost_signature(name, base)]
         if same_cost:
             calibration[key] = dict(calibration[same_cost[0]])
         else:
-            recipe = train.prepare(variant_recipe(name), ds)
+            recipe = train.prepare(variant_recipe(name, base=base), ds)
             rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
                      for side in view_sides(recipe)}
             calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
@@ -199,6 +205,7 @@ def main():
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])
+    base = recipes.Recipe.from_dict(result["base_recipe"]) if "base_recipe" in result else recipes.get(BASE)
     command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     budget = f"{args.minutes:g} min"
@@ -206,14 +213,14 @@ def main():
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
                 continue
-            epochs = calibrated(name, budget, args.minutes, calibration, ds)["epochs"]
-            source = trained_as(name)  # a probe-only variant reuses (or first trains) that variant's folder
+            epochs = calibrated(name, budget, args.minutes, calibration, ds, base)["epochs"]
+            source = trained_as(name, base)  # a probe-only variant reuses (or first trains) that variant's folder
             t = time.perf_counter()
-            run = train.train(variant_recipe(source, epochs), ds,
+            run = train.train(variant_recipe(source, epochs, base), ds,
                               os.path.join(args.work, budget.replace(" ", ""), f"{source}-s{seed}"),
                               seed=seed, progress=False)
             train_s = sum(run.history()["seconds"])
-            spec = variant_recipe(name).model
+            spec = variant_recipe(name, base=base).model
 
             def probed(random_init=False):
                 return models.probed(run.load_backbone(random_init, seed), spec)
@@ -228,7 +235,7 @@ def main():
             runs.append(row)
             print(json.dumps(row), flush=True)
             result = {"title": f"The {BASE} recipe's levers at a fixed training budget", "base": BASE,
-                      "base_recipe": recipes.get(BASE).to_dict(), "sweep_settings": SWEEP_SETTINGS,
+                      "base_recipe": base.to_dict(), "sweep_settings": SWEEP_SETTINGS,
                       "data": ds.describe(), "split": ds.eval_split, "probe_images": PROBE_IMAGES,
                       "variants": {n: {"what": w, "changes": json.loads(json.dumps(c))}
                                    for n, (w, c) in VARIANTS.items()},

@@ -10,11 +10,7 @@ the loss curve beyond noise does not count as correct. Two rows time whole epoch
 steady state: the first epoch, which compiles, is not timed.
 """
 import argparse
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import _common  # noqa: F401  (quiet TensorFlow)
 import keras
@@ -73,19 +69,8 @@ def epoch_path(recipe, precision, images, noise, weights, use_fit: bool) -> floa
 
 
 def matmul_roof(dtype, n=2048):
-    """GFLOP/s of one large matrix product at TensorFlow's default threads (every core on the one op): the
-    practical ceiling for this CPU and dtype. A process's threads are fixed when TensorFlow starts
-    (``hardware.cpu_threads``), so where this one's differ, the product runs in a fresh process."""
-    if hardware.threads_in_use(tf) != hardware.TENSORFLOW_THREADS:
-        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import train_step, "
-                f"tensorflow as tf; print(train_step.matmul_roof(tf.{dtype.name}, {n}))")
-        out = subprocess.run([sys.executable, "-c", code], env=os.environ | {"BARLOW_THREADS": "tensorflow"},
-                             capture_output=True, text=True, check=True)
-        return float(out.stdout.strip().splitlines()[-1])
-    a = tf.random.normal((n, n), dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    f = tf.function(lambda: tf.matmul(a, a))
-    return 2 * n**3 / _common.best_time(lambda: f().numpy(), 3) / 1e9
+    """GFLOP/s of one large matrix product at TensorFlow's default threads: ``hardware.matmul_roof``."""
+    return hardware.matmul_roof(tf.as_dtype(dtype).name, n)
 
 
 def step_gflop(recipe, batch):

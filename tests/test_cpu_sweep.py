@@ -43,3 +43,14 @@ def test_a_probe_only_variant_is_judged_on_the_base_run_and_shares_its_epochs():
     assert cpu_sweep.cost_signature("probe-2x2") == cpu_sweep.cost_signature("base")
     calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1.0}, "epochs": 5}}
     assert cpu_sweep.calibrated("probe-2x2", "3 min", 3, calibration, ds=None)["epochs"] == 5
+
+
+def test_a_continued_sweep_keeps_the_base_its_file_started_from():
+    # The cpu recipe took the 2x2 probe after the sweep chose it: the file's base keeps the global pool.
+    from barlow_lib import recipes
+
+    started = recipes.get("cpu").replace(model={"probe_grid": 1}, epochs=24)
+    assert cpu_sweep.variant_recipe("base", 5, started).model.probe_grid == 1
+    assert cpu_sweep.variant_recipe("probe-2x2", 5, started).model.probe_grid == 2
+    assert cpu_sweep.trained_as("probe-2x2", started) == "base"
+    assert cpu_sweep.variant_recipe("base", 5).model.probe_grid == recipes.get("cpu").model.probe_grid

@@ -267,6 +267,11 @@ def test_the_record_is_listed_and_loads(recorded, monkeypatch):
     rec = records.load("tiny")
     assert rec["n_eval"] == 40 and rec.arrays["map_trained"].shape == (40, 2)
     assert rec["map"]["perplexity"] == records.perplexity(40) < 30 == records.perplexity(1000)  # the book's: 30
+    # On a CPU the record measures the machine's float32 matmul roof beside the training time, and says it
+    from barlow_lib.chapters import recorded as shown
+
+    assert rec["cpu_float32_matmul_roof_gflops"] > 1
+    assert f"roof: {rec['cpu_float32_matmul_roof_gflops']:.0f} GFLOP/s" in shown.mention(rec)
 
 
 def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(tmp_path, monkeypatch):

@@ -62,3 +62,9 @@ def test_the_command_line_refuses_a_bad_setting_with_error_and_fix():
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("error: BARLOW_THREADS='four'") and "fix:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_matmul_roof_is_measured_with_every_core_whatever_this_process_uses():
+    # A fresh process at TensorFlow's own threads: this process's (one thread per op here) would halve it.
+    roof = hardware.matmul_roof("float32", n=512)
+    assert 0.1 < roof < 1e5

@@ -32,6 +32,12 @@ def hardware(rec) -> str:
     return ", ".join(p.get("accelerators") or []) or f"{p.get('cpu', '?')}, {p.get('cpu_count', '?')} cores"
 
 
+def roof(rec) -> str:
+    """The CPU's float32 matmul roof the record measured, as words to set beside its training time ("" if none)."""
+    gflops = rec.get("cpu_float32_matmul_roof_gflops")
+    return f" (its float32 matmul roof: {gflops:.0f} GFLOP/s)" if gflops else ""
+
+
 def data_name(rec) -> str:
     """The run's data as a reader can use it: a named source as it is, a folder by its name alone (the path
     a run stores is the training machine's own)."""
@@ -55,7 +61,8 @@ def describe(rec) -> str:
     kind = "CIFAR-10 images" if tuple(rec["classes"]) == CIFAR10_CLASSES else "images"
     return (f"Record `{rec['name']}`: recipe `{rec['recipe']}` ({rec['description'].rstrip('.')}), "
             f"{len(rec['history']['epoch'])} epochs, "
-            f"{minutes:.1f} min of training on {hardware(rec)}, commit {_provenance(rec).get('commit', '?')}. "
+            f"{minutes:.1f} min of training on {hardware(rec)}{roof(rec)}, "
+            f"commit {_provenance(rec).get('commit', '?')}. "
             f"Data: `{data_name(rec)}`, {rec['n_train']:,} training {kind}; evaluated on "
             f"{rec['n_eval']:,} images of {SPLITS.get(rec['split'], rec['split'])}.")
 
@@ -63,7 +70,8 @@ def describe(rec) -> str:
 def mention(rec) -> str:
     """A short line naming a record where a page shows it again (``describe`` gives it in full once)."""
     return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
-            f"{(rec['train_seconds'] or 0) / 60:.1f} min on {hardware(rec)}; described in full on the results page.")
+            f"{(rec['train_seconds'] or 0) / 60:.1f} min on {hardware(rec)}{roof(rec)}; "
+            "described in full on the results page.")
 
 
 def accuracy_table(recs: dict):

@@ -9,8 +9,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def load(path) -> dict | None:
-    path = Path(path)
+def load(path=None) -> dict | None:
+    """The sweep's result file (default: the repository's ``results/cpu-sweep.json``, wherever the page runs)."""
+    from .report import RESULTS
+
+    path = Path(path) if path is not None else RESULTS / "cpu-sweep.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -71,3 +74,37 @@ def rows(result: dict, budget: str) -> list[dict]:
                     ddof=1) * np.sqrt(1 / len(v) + 1 / len(b)) else "")
         out.append(row)
     return out
+
+
+def _shared_seeds(groups: dict, variant: str) -> list[int]:
+    return sorted({r["seed"] for r in groups.get("base", [])} & {r["seed"] for r in groups.get(variant, [])})
+
+
+def against_base(result: dict, variant: str, budget: str, labels: dict | None = None) -> list[dict]:
+    """The base and one variant side by side, trained and at random init: mean ± the seeds' standard deviation
+    over the seeds both have (a probe-only variant is measured on the base's own trained runs). ``labels``:
+    {name: what to call it} (default: the file's description)."""
+    groups = by_variant(result, budget)
+    seeds, labels = _shared_seeds(groups, variant), labels or {}
+    out = []
+    for name in ("base", variant):
+        runs = [r for r in groups[name] if r["seed"] in seeds]
+        what = labels.get(name) or f"{name}: {result['variants'].get(name, {}).get('what', '')}"
+        row = {"variant": what, "seeds": len(runs)}
+        for key, label in (("knn", "kNN"), ("linear", "linear")):
+            for tag, values in (("trained", [r[key] for r in runs]),
+                                ("random init", [r["random_init"][key] for r in runs if "random_init" in r])):
+                v = np.array(values) * 100
+                row[f"{label} {tag}"] = "" if not len(v) else f"{v.mean():.1f}" + (
+                    f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
+        out.append(row)
+    return out
+
+
+def paired_gains(result: dict, variant: str, budget: str) -> dict:
+    """{"knn": [...], "linear": [...]}: the variant minus the base, in points, seed by seed (the seeds both have)."""
+    groups = by_variant(result, budget)
+    seeds = _shared_seeds(groups, variant)
+    pick = {n: {r["seed"]: r for r in groups[n]} for n in ("base", variant)}
+    return {key: [round((pick[variant][s][key] - pick["base"][s][key]) * 100, 1) for s in seeds]
+            for key in ("knn", "linear")}

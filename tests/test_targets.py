@@ -1,0 +1,40 @@
+"""The results page's targets: each bound read against the file that measured it, never guessed."""
+import json
+
+from barlow_lib import records
+from barlow_lib.chapters import targets
+
+
+class FakeRecord(records.Record):
+    def __init__(self, data):
+        self.data, self.arrays, self.name = data, {}, data["recipe"]
+
+
+def _rec(recipe, split, linear, knn, seconds):
+    return FakeRecord({"recipe": recipe, "split": split, "train_seconds": seconds,
+                       "evaluations": {"linear": {"accuracy": linear}, "knn": {"accuracy": knn}}})
+
+
+def test_each_target_is_read_from_its_own_file_and_judged_on_the_right_side_of_its_bound(tmp_path, monkeypatch):
+    recs = {"cpu": _rec("cpu", "test", 0.701, 0.619, 899.0), "cpu-val": _rec("cpu-long", "val-from-train", 0.9,
+                                                                              0.9, 60.0)}
+    monkeypatch.setattr(records, "available", lambda: list(recs))
+    monkeypatch.setattr(records, "load", recs.get)
+    (tmp_path / targets.PROFILE).write_text(json.dumps({"summary": {targets.PROFILE_KEY: 65.0}}))
+    rows = {(r["recipe"], r["target"]): r for r in targets.rows(tmp_path)}
+    cpu = {t: r for (recipe, t), r in rows.items() if recipe == "cpu"}
+    assert cpu["linear probe, test split"]["reached"] == "yes"  # 70.1% >= 70%
+    assert cpu["kNN, test split"]["reached"] == "no"  # 61.9% < 62%
+    assert cpu["training time on 2 CPU cores"]["reached"] == "yes"  # 899 s <= 15 min: an upper bound
+    assert cpu["training time on 2 CPU cores"]["bound"] == "at most 15.0 min"
+    profile = cpu["the training path's GFLOP/s as a share of the float32 matmul roof"]
+    assert profile["reached"] == "yes" and profile["source"] == f"results/{targets.PROFILE}"
+    # a validation-split record is not a test-split figure: cpu-long stays unmeasured
+    long = [r for (recipe, _), r in rows.items() if recipe == "cpu-long"]
+    assert long and all(r["measured"] == "not measured yet" and r["reached"] == "" for r in long)
+
+
+def test_without_a_profile_the_roof_target_says_it_was_not_measured(tmp_path, monkeypatch):
+    monkeypatch.setattr(records, "available", lambda: [])
+    rows = targets.rows(tmp_path)
+    assert all(r["measured"] == "not measured yet" for r in rows)
