@@ -68,3 +68,34 @@ def test_a_record_names_its_data_folder_not_the_training_machine_s_path():
     assert recorded.data_name(fake) == "cifar10-jpeg"
     assert recorded.train_command(fake) == "barlow-twins train --recipe cpu --data cifar10-jpeg --out RUN_DIR"
     assert recorded.data_name({"config": {"data": "cifar10"}}) == "cifar10"
+
+
+def test_a_result_file_s_options_in_prose_are_shown_as_code_not_as_dashes():
+    from barlow_lib.chapters import report
+
+    text = report.markdown({"title": "t", "data": "each setting --repeats times, medians of --steps calls"})
+    assert "`--repeats` times" in text and "`--steps` calls" in text
+
+
+def test_a_variant_beside_the_base_uses_the_seeds_both_have_and_pairs_them():
+    def run(variant, seed, knn, linear, rknn, rlin):
+        return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": 5, "train_s": 1.0, "knn": knn,
+                "linear": linear, "random_init": {"knn": rknn, "linear": rlin}}
+
+    result = {"variants": {"base": {"what": "b"}, "probe-2x2": {"what": "p"}},
+              "runs": [run("base", 0, 0.40, 0.50, 0.30, 0.38), run("base", 1, 0.42, 0.52, 0.32, 0.36),
+                       run("base", 2, 0.10, 0.10, 0.10, 0.10),  # a seed the variant lacks: left out
+                       run("probe-2x2", 0, 0.44, 0.55, 0.28, 0.40), run("probe-2x2", 1, 0.45, 0.55, 0.30, 0.40)]}
+    base, probe = sweep.against_base(result, "probe-2x2", "3 min", {"base": "global"})
+    assert base["variant"] == "global" and probe["variant"] == "probe-2x2: p" and base["seeds"] == 2
+    assert base["linear trained"] == "51.0 ± 1.4" and probe["kNN random init"] == "29.0 ± 1.4"
+    assert sweep.paired_gains(result, "probe-2x2", "3 min") == {"knn": [4.0, 3.0], "linear": [5.0, 3.0]}
+
+
+def test_a_wide_result_table_is_split_with_its_first_column_in_each_part():
+    from barlow_lib.chapters import report
+
+    rows = [{"setting": "a", "x": 1, "y": 2, "z": 3}, {"setting": "b", "x": 4, "y": 5, "z": 6}]
+    text = report.markdown({"title": "t", "rows": rows}, ((("x",), "first note"), (("y", "z"), "second note")))
+    assert "| setting | x |" in text and "| setting | y | z |" in text and "| x | y |" not in text
+    assert text.index("first note") < text.index("| setting | y | z |") < text.index("second note")

@@ -22,7 +22,7 @@ def test_the_table_stops_at_the_epochs_both_runs_have_and_signs_each_difference(
     rows = keras_io_check.rows(_result())
     assert [r["epoch"] for r in rows] == [1, 2]  # bugs-kept has two epochs
     assert rows[0]["fixed vs published"] == "+10.0%" and rows[1]["bugs-kept vs published"] == "+10.0%"
-    assert rows[1]["fixed vs published"] == "+0.0%" and rows[0]["published"] == 3480.8
+    assert rows[1]["fixed vs published"] == "+0.0%" and rows[0]["published"] == "3,480.8"
 
 
 def test_the_figure_draws_the_published_log_and_each_run():

@@ -43,15 +43,19 @@ def _percent(x: float) -> str:
     return f"{x:+.1%}"
 
 
+def _loss(value: float) -> str:
+    return f"{value:,.1f}"  # one decimal, as the example's log prints it (a table would drop a trailing .0)
+
+
 def rows(result: dict) -> list[dict]:
     """A row per epoch: the published loss, then each variant's loss and its difference relative to it."""
     variants = result["variants"]
     n = min(v["epochs_done"] for v in variants.values())
     out = []
     for i in range(n):
-        row = {"epoch": i + 1, "published": next(iter(variants.values()))["published_loss"][i]}
+        row = {"epoch": i + 1, "published": _loss(next(iter(variants.values()))["published_loss"][i])}
         for name, v in variants.items():
-            row[name] = v["loss"][i]
+            row[name] = _loss(v["loss"][i])
             row[f"{name} vs published"] = _percent(v["relative_difference"][i])
         out.append(row)
     return out
@@ -62,9 +66,11 @@ def plot(result: dict):
     variants = result["variants"]
     first = next(iter(variants.values()))
     epochs = range(1, len(first["published_loss"]) + 1)
-    ax.plot(epochs, first["published_loss"], "k-o", lw=2, label="the keras-io example's printed log")
+    ax.plot(epochs, first["published_loss"], "-o", color="0.6", lw=5, ms=9,  # broad: a run on it stays visible
+            label="the keras-io example's printed log")
     for (name, v), style in zip(variants.items(), ("C0-s", "C1--^"), strict=False):
-        ax.plot(range(1, len(v["loss"]) + 1), v["loss"], style, label=LABELS.get(name, name))
+        label = LABELS.get(name, name) + (": it runs along the log's line" if name == "bugs-kept" else "")
+        ax.plot(range(1, len(v["loss"]) + 1), v["loss"], style, label=label)
     ax.set(xlabel="epoch (of 160)", ylabel="mean training loss of the epoch", xticks=list(epochs),
            title=f"The keras-io recipe, {first['epochs']}: this book's runs and the example's log")
     ax.legend(fontsize=8)

@@ -6,6 +6,7 @@ and types no number by hand.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .. import provenance, records, tables
@@ -19,11 +20,33 @@ def load(folder) -> dict:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
 
 
-def markdown(result: dict) -> str:
-    """A result as Markdown: title, table, ratios, the command and where it ran."""
+# Result files whose table is too wide for a page, shown as several tables: (columns after the first, note)
+SPLIT_TABLES = {
+    "bench-cpu-profile": (
+        (("threads", "train path pairs/s", "train path GFLOP/s", "train path % of fp32 roof",
+          "train path pairs/s, each process"),
+         "The training path: whole epochs through `train.train_epoch`, the loop `barlow-twins train` runs, "
+         "the fastest of the processes."),
+        (("step ms", "views ms", "forward ms", "backward ms", "update ms", "rest ms"),
+         "One step and its pieces: medians of single calls on one batch (`train_on_batch` for the step), "
+         "timed apart from the epochs above, so a step's milliseconds need not match their pairs/s exactly; "
+         "`rest` is the step minus its pieces, below zero where the pieces timed one by one add up to more "
+         "than the whole step."),
+    ),
+}
+
+
+def markdown(result: dict, split: tuple = ()) -> str:
+    """A result as Markdown: title, table (or ``split`` into several, see ``SPLIT_TABLES``), ratios, the
+    command and where it ran."""
     out = [f"### {result.get('title', result.get('name', 'result'))}", ""]
     rows = result.get("rows") or []
-    if rows:
+    if rows and split:
+        first = next(iter(rows[0]))
+        for columns, note in split:
+            part = [{k: r[k] for k in (first, *columns) if k in r} for r in rows]
+            out += [tables.markdown(part, DIGITS), "", note, ""]
+    elif rows:
         out += [tables.markdown(rows, DIGITS), ""]
     for key, value in (result.get("summary") or {}).items():
         out.append(f"- **{key}**: {_fmt(value)}")
@@ -32,9 +55,9 @@ def markdown(result: dict) -> str:
     if result.get("command"):
         out.append(f"Command: `{result['command']}`  ")
     if result.get("data"):
-        out.append(f"Data: {result['data']}  ")
+        out.append(f"Data: {_options_as_code(result['data'])}  ")
     if result.get("relabelled"):
-        out.append(f"Relabelled: {result['relabelled']}  ")
+        out.append(f"Relabelled: {_options_as_code(result['relabelled'])}  ")
     prov = result.get("provenance")
     if prov:
         out.append(f"Measured on {provenance.describe(prov)}  ")
@@ -44,6 +67,11 @@ def markdown(result: dict) -> str:
 
 
 DIGITS = 4  # measured figures: four significant digits below 1, four decimals above
+
+
+def _options_as_code(text: str) -> str:
+    """Command-line options in prose as code (``--repeats``), which Markdown would otherwise set as an en dash."""
+    return re.sub(r"(?<![`\w])(--[A-Za-z][\w-]*)", r"`\1`", text)
 
 
 def _fmt(v) -> str:
@@ -58,7 +86,7 @@ def show(folder, names=None):
     chosen = [n for n in (names or results) if n in results]
     missing = [n for n in (names or []) if n not in results]
     for n in chosen:
-        display(Markdown(markdown(results[n])))
+        display(Markdown(markdown(results[n], SPLIT_TABLES.get(n, ()))))
     for n in missing:
         display(Markdown(f"*No result file `{n}.json` yet: that measurement has not been run.*"))
     return [results[n] for n in chosen]
