@@ -18,7 +18,7 @@ FOLDER = Path(__file__).parent / "pretrained_data"
 # and image size that build its network
 SHIPPED = {
     "cpu": {"file": "cpu-backbone.weights.h5",
-            "sha256": "8c7360d530e3040e305f181d587a3d96aacd5b31a36295f2e066f1dfc4a021ce",
+            "sha256": "953a52f08c60b4b9950d52e869a99e803f592a7af0ffd8750913a48386016046",
             "record": "cpu", "recipe": "cpu", "image_size": 32},
 }
 

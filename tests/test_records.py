@@ -61,3 +61,13 @@ def test_record_is_small_named_and_measured_against_random_init(name):
     assert len(nb["trained_hits"]) == len(nb["query_indices"])
     assert nb["trained_same_class"] == pytest.approx(np.mean(nb["trained_hits"]))
     json.dumps(rec.data)  # plain JSON all the way down
+
+
+@pytest.mark.parametrize("name", BOOK_RECORDS)
+def test_a_book_record_is_of_its_recipe_as_the_library_defines_it_today(name):
+    # A recipe changed without training its record again would show figures of another recipe under its name.
+    from barlow_lib import recipes, runs
+
+    config = records.load(name)["config"]
+    today = dict(config, recipe=recipes.get(config["recipe"]["name"]).to_dict())
+    assert runs.differences(config, today) == [], "train the record again: its recipe changed"
