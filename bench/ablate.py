@@ -85,7 +85,8 @@ VARIANTS = {
     # stem's compute per pixel on four times the pixels: 6.2 against 8.1 MFLOP per image (models.forward_flops).
     "imagenet-stem": Variant("ImageNet stem (7x7/2 conv and max-pool) on full 32 px views, three quarters of the "
                              "base's compute per image, instead of the CIFAR stem on 16 px views", "network",
-                             lambda r: r.replace(model={"stem": "imagenet"}, augment={"output_size": None}),
+                             lambda r: r.replace(model={"stem": "imagenet", "probe_grid": 1},
+                                                 augment={"output_size": None}),
                              chapter="04_resnet34"),
     "projector-512": Variant("projector 512-512 (base: 1024-1024)", "projector and loss",
                              lambda r: r.replace(model={"projector": (512, 512)}), chapter="03_loss"),
@@ -103,8 +104,11 @@ PROBED = {"probe-projector": Variant("probed at the projector's output (the kera
 STUDY_SETTINGS = {"knn_every": 0}  # no kNN monitor during study runs (the final kNN says it all)
 
 
-def variant_recipe(base: str, name: str, epochs: int) -> recipes.Recipe:
-    return VARIANTS[name].change(recipes.get(base).replace(epochs=epochs, **STUDY_SETTINGS)).check()
+def variant_recipe(base: str | recipes.Recipe, name: str, epochs: int) -> recipes.Recipe:
+    """The variant of ``base``: a recipe's name (today's recipe), or the recipe a study's file started from
+    (its ``base_recipe``: a study continued after the recipe changed keeps comparing with the same base)."""
+    start = base if isinstance(base, recipes.Recipe) else recipes.get(base)
+    return VARIANTS[name].change(start.replace(epochs=epochs, **STUDY_SETTINGS)).check()
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -189,24 +193,26 @@ def study(args):
     runs = result.get("runs", [])
     command = _common.command_line("bench/ablate.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
-    base = variant_recipe(args.base, "base", args.epochs)
+    start = recipes.Recipe.from_dict(result["base_recipe"]) if "base_recipe" in result else recipes.get(args.base)
+    base = variant_recipe(start, "base", args.epochs)
     for name in args.variants:  # every variant checked before the first one trains (a bad one stops nothing halfway)
-        variant_recipe(args.base, name, args.epochs)
+        variant_recipe(start, name, args.epochs)
     variants = VARIANTS | PROBED
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed for r in runs):
                 continue
-            recipe = variant_recipe(args.base, name, args.epochs)
+            recipe = variant_recipe(start, name, args.epochs)
             t = time.perf_counter()
             run = train.train(recipe, ds, os.path.join(args.work, f"{name}-s{seed}"), seed=seed, progress=False)
-            extracted = features(run.load_backbone(), ds)
+            extracted = features(run.load_backbone(), ds)  # what the projector reads: the global pool
+            probed = extracted if recipe.model.probe_grid == 1 else features(run.load_probed(), ds)
             row = {"variant": name, "seed": seed, "epochs": recipe.epochs,
                    "train_s": round(sum(run.history()["seconds"]), 1), "wall_s": round(time.perf_counter() - t, 1),
-                   **measure(None, ds, extracted), "commit": commit}
+                   **measure(None, ds, probed), "commit": commit}
             new = [row]
             if name == "base":  # the learning test's reference, and the projector's output as the probed layer
-                row["random_init"] = measure(run.load_backbone(random_init=True, seed=seed), ds)
+                row["random_init"] = measure(run.load_probed(random_init=True, seed=seed), ds)
                 projector = run.load_projector()
                 projected = tuple(evaluate.project(projector, f) for f in extracted)
                 new.append({k: v for k, v in row.items() if k != "random_init"}
@@ -219,8 +225,8 @@ def study(args):
                 "epochs": args.epochs, "base_recipe": base.to_dict(), "study_settings": STUDY_SETTINGS,
                 "data": ds.describe(), "split": ds.eval_split, "n_train": len(ds.x_train), "n_eval": len(ds.x_eval),
                 "variants": {n: {"what": v.what, "group": v.group, "against": v.against, "chapter": v.chapter,
-                                 "changes": changes(variant_recipe(args.base, v.against, args.epochs),
-                                                    variant_recipe(args.base, n, args.epochs))
+                                 "changes": changes(variant_recipe(start, v.against, args.epochs),
+                                                    variant_recipe(start, n, args.epochs))
                                  if n in VARIANTS else {"probed": ["backbone", "projector output"]}}
                              for n, v in variants.items()},
                 "interval": "difference of means, Welch 95% interval", "runs": runs,
