@@ -9,7 +9,9 @@ result file was started, kept in the file as ``base_recipe``, so a sweep continu
 winning lever still compares with the same base. It trains for as many epochs as fit
 in the budget at its own speed. That speed is measured once per network, batch and view sides, at each
 budget (a few timed steps, ``calibrate``; variants that change only lambda or the learning rate share it)
-and kept in the result file, so a resumed or extended sweep trains the same epochs. Every
+and kept in the result file, so a resumed or extended sweep trains the same epochs (a variant that a
+file from before shared timings timed alone, into other epochs than its equal-cost peer, is measured again
+when it is named: ``unequal_budget``). Every
 setting is judged on the validation split carved from the training images (the last tenth of each class):
 the folder's test split is never read. The kNN monitor is off during sweep runs (it costs the same for
 every variant and says nothing the final kNN does not). Each run's backbone features are extracted once:
@@ -25,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -191,6 +194,21 @@ def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: da
     return calibration[key]
 
 
+def unequal_budget(name: str, budget: str, calibration: dict, base: recipes.Recipe | None = None) -> bool:
+    """True where ``name`` was timed on its own at ``budget`` and got other epochs than the variant of the same
+    cost timed before it (sweeps before shared timings: the noise of a few timed steps bought an epoch)."""
+    key = f"{name} @ {budget}"
+    if key not in calibration:
+        return False
+    for other in calibration:  # in the order they were timed
+        if other == key:
+            return False
+        variant, at = other.split(" @ ")
+        if at == budget and variant in VARIANTS and cost_signature(variant, base) == cost_signature(name, base):
+            return calibration[other]["epochs"] != calibration[key]["epochs"]
+    return False
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", required=True, help="a labelled image folder (DIR/train/<class>/...)")
@@ -209,6 +227,13 @@ def main():
     command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     budget = f"{args.minutes:g} min"
+    for name in args.variants:  # measured again at the epochs of its equal-cost peers, its folders retrained
+        if unequal_budget(name, budget, calibration, base):
+            print(f"{name} @ {budget}: trained {calibration.pop(f'{name} @ {budget}')['epochs']} epochs, unlike the "
+                  "variants of the same cost: measured again", flush=True)
+            runs = [r for r in runs if (r["variant"], r["budget"]) != (name, budget)]
+            for folder in Path(args.work, budget.replace(" ", "")).glob(f"{name}-s*"):
+                shutil.rmtree(folder)
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):

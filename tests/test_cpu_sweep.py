@@ -54,3 +54,15 @@ def test_a_continued_sweep_keeps_the_base_its_file_started_from():
     assert cpu_sweep.variant_recipe("probe-2x2", 5, started).model.probe_grid == 2
     assert cpu_sweep.trained_as("probe-2x2", started) == "base"
     assert cpu_sweep.variant_recipe("base", 5).model.probe_grid == recipes.get("cpu").model.probe_grid
+
+
+def test_a_variant_timed_alone_into_other_epochs_than_its_equal_cost_peer_is_measured_again():
+    calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1320.9}, "epochs": 5},
+                   "lambda-x2 @ 3 min": {"pairs_per_second": {"16 px": 1574.8}, "epochs": 6},
+                   "lambda-x0.5 @ 3 min": {"pairs_per_second": {"16 px": 1415.9}, "epochs": 5},
+                   "width-24 @ 3 min": {"pairs_per_second": {"16 px": 765.7}, "epochs": 2}}
+    unequal = cpu_sweep.unequal_budget
+    assert unequal("lambda-x2", "3 min", calibration)  # an epoch more than the base, at the same cost
+    assert not unequal("lambda-x0.5", "3 min", calibration)  # timed alone, but into the same epochs
+    assert not unequal("base", "3 min", calibration) and not unequal("width-24", "3 min", calibration)
+    assert not unequal("lambda-x2", "15 min", calibration)  # never timed at that budget
