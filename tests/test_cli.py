@@ -20,6 +20,13 @@ from PIL import Image
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
 
+def as_from_a_terminal():
+    """``preexec_fn`` of a child the tests interrupt: Ctrl-C reaches it as it reaches a command typed in a
+    terminal. Where the tests themselves were started in the background (``bash .ci/run &``), SIGINT is
+    ignored and a child inherits that: Python would then never raise KeyboardInterrupt for the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args, check=True, env=None, real_process=False):
     """Run the command line in this process (Keras is imported once: seconds saved per call), or as a
     real ``python -m barlow_lib`` process where exit status and raw stderr matter."""

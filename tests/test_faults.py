@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_cli import ENV, assert_clean_error, cli, last_json
+from test_cli import ENV, as_from_a_terminal, assert_clean_error, cli, last_json
 
 pytestmark = pytest.mark.faults
 
@@ -349,7 +349,7 @@ SLOW = ["train", "--recipe", "smoke", "--data", "synthetic", "--epochs", "10", "
 
 def start(out):
     return subprocess.Popen([sys.executable, "-m", "barlow_lib", *SLOW, "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=as_from_a_terminal)
 
 
 def wait_for(path, proc, seconds=240):

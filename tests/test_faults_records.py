@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_cli import ENV, assert_clean_error, cli, last_json
+from test_cli import ENV, as_from_a_terminal, assert_clean_error, cli, last_json
 
 pytestmark = pytest.mark.faults
 
@@ -501,7 +501,8 @@ def test_a_preview_that_fails_as_it_writes_leaves_the_previous_one_whole(tmp_pat
 def test_ctrl_c_while_starting_says_so_without_a_traceback(tmp_path):
     for delay in (0.5, 2.0):
         proc = subprocess.Popen([sys.executable, "-m", "barlow_lib", "info", "--recipe", "smoke"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                                preexec_fn=as_from_a_terminal)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
@@ -513,7 +514,8 @@ def test_sigterm_while_training_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "barlow_lib", "train", "--recipe", "smoke", "--data", "synthetic", "--epochs", "4",
            "--limit", "512", "--batch-size", "32", "--quiet", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.time() + 240
     while time.time() < deadline and not (out / "history.json").exists() and proc.poll() is None:
         time.sleep(0.05)
