@@ -44,6 +44,11 @@ def _network(config: dict) -> str:
     return f"ResNet-{m['depth']} ({m['width']} wide), {stem}"
 
 
+def _probed(config: dict) -> str:
+    grid = config["recipe"]["model"].get("probe_grid", 1)  # records written before the setting: the global pool
+    return "the backbone" if grid == 1 else f"the backbone's last stage averaged to {grid}x{grid}"
+
+
 def record_row(name: str, rec) -> dict:
     from . import recorded
 
@@ -52,7 +57,7 @@ def record_row(name: str, rec) -> dict:
     return {"result": f"this book, record `{name}`", "network": _network(rec["config"]),
             "epochs": len(rec["history"]["epoch"]), "hardware": recorded.hardware(rec),
             "minutes": (rec["train_seconds"] or 0) / 60, "kNN": e["knn"]["accuracy"], "linear": e["linear"]["accuracy"],
-            "notes": f"probe on the backbone; {split}; images: `{recorded.data_name(rec)}`",
+            "notes": f"probe on {_probed(rec['config'])}; {split}; images: `{recorded.data_name(rec)}`",
             "source": "results/runs/" + name}
 
 

@@ -21,6 +21,16 @@ def budgets(result: dict) -> list[str]:
     return list(dict.fromkeys(r["budget"] for r in result["runs"]))
 
 
+# The base is the recipe the sweep began from (the file's base_recipe), whatever the recipe has taken since;
+# older files describe it as "the cpu recipe as it stands", true only on the day they were written.
+BASE_WHAT = "the recipe as it stood when the sweep began"
+
+
+def what(result: dict, name: str) -> str:
+    """What a variant changes, as the file describes it (the base: ``BASE_WHAT``)."""
+    return BASE_WHAT if name == "base" else result["variants"].get(name, {}).get("what", "")
+
+
 def by_variant(result: dict, budget: str) -> dict:
     """{variant: [runs]} at one budget, the base recipe first, then by mean linear accuracy (best first)."""
     groups = {}
@@ -61,7 +71,7 @@ def rows(result: dict, budget: str) -> list[dict]:
     base = groups.get("base", [])
     out = []
     for n, runs in groups.items():
-        row = {"variant": n, "what it changes": result["variants"].get(n, {}).get("what", ""),
+        row = {"variant": n, "what it changes": what(result, n),
                "epochs": runs[0]["epochs"], "seeds": len(runs),
                "train s": round(float(np.mean([r["train_s"] for r in runs])))}
         for key, label in (("knn", "kNN"), ("linear", "linear")):
@@ -89,8 +99,7 @@ def against_base(result: dict, variant: str, budget: str, labels: dict | None = 
     out = []
     for name in ("base", variant):
         runs = [r for r in groups[name] if r["seed"] in seeds]
-        what = labels.get(name) or f"{name}: {result['variants'].get(name, {}).get('what', '')}"
-        row = {"variant": what, "seeds": len(runs)}
+        row = {"variant": labels.get(name) or f"{name}: {what(result, name)}", "seeds": len(runs)}
         for key, label in (("knn", "kNN"), ("linear", "linear")):
             for tag, values in (("trained", [r[key] for r in runs]),
                                 ("random init", [r["random_init"][key] for r in runs if "random_init" in r])):
