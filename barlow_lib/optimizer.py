@@ -16,9 +16,11 @@ def schedule(recipe, steps_per_epoch: int):
 
 
 def make_optimizer(recipe, steps_per_epoch: int):
-    """LAMB at the recipe's learning rate; decoupled weight decay, never on biases or BN."""
+    """LAMB at the recipe's learning rate; decoupled weight decay, never on biases or BN; the weights' moving
+    average where the recipe asks for one (its variables are the optimizer's: checkpointed with it)."""
     opt = keras.optimizers.Lamb(learning_rate=schedule(recipe, steps_per_epoch),
-                                weight_decay=recipe.weight_decay or None)
+                                weight_decay=recipe.weight_decay or None,
+                                use_ema=bool(recipe.ema_momentum), ema_momentum=recipe.ema_momentum or 0.99)
     if recipe.weight_decay:
         opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return opt

@@ -72,6 +72,10 @@ class Recipe:
     epochs: int = 100
     jit_compile: bool | str = "auto"  # "auto": XLA on JAX and on accelerators, not on a TF CPU (hardware.py)
     knn_every: int = 0  # kNN monitor every N epochs (0: off)
+    # Evaluation reads an exponential moving average of the weights, updated every step with this momentum
+    # (0: off, the last weights). BN's moving statistics are the trained network's own; the kNN monitor
+    # reads the training weights.
+    ema_momentum: float = 0.0
     # Progressive resizing: ((fraction, side), ...) - from that fraction of the epochs on, views of that side
     # (e.g. ((0.75, 24),): the last quarter on 24 px views); () keeps ``augment.output_size`` throughout.
     view_schedule: tuple = ()
@@ -128,6 +132,11 @@ class Recipe:
                 and self.learning_rate > 0):
             raise BarlowError(f"`learning_rate` {self.learning_rate}: it must be a positive number.",
                               "use e.g. `learning_rate` 1e-3")
+        if isinstance(self.ema_momentum, bool) or not (isinstance(self.ema_momentum, (int, float))
+                                                       and 0 <= self.ema_momentum < 1):
+            raise BarlowError(f"`ema_momentum` {self.ema_momentum!r}: the weights' moving average keeps this share "
+                              "of itself each step, a number from 0 (off) up to, not including, 1.",
+                              "use `ema_momentum` 0 (off) or e.g. 0.99")
         if not isinstance(self.knn_every, int) or self.knn_every < 0:
             raise BarlowError(f"`knn_every` {self.knn_every}: the kNN monitor runs every N epochs, N >= 0.",
                               "use `knn_every` 0 (off) or a positive number of epochs")

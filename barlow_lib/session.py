@@ -93,10 +93,12 @@ class Training:
         files.atomic_write(self.run.diagnostics_dir / f"epoch-{epoch:04d}.npz", write)
 
     def finish(self, twin, recipe: Recipe, history: dict):
-        """Export the backbone (at the images' size) and projector, close provenance, then mark complete."""
+        """Export the backbone (at the images' size) and projector, close provenance, then mark complete.
+        With ``ema_momentum`` the exported weights are the moving average (the checkpoint keeps both)."""
         from . import models
         from .batchnorm import portable
 
+        twin.optimizer.finalize_variable_values(twin.trainable_variables)  # a no-op without the average
         files.atomic_write(self.run.projector_path, lambda p: portable(twin.projector).save(p))
         backbone = models.at_size(twin.backbone, recipe.model, recipe.augment.image_size)
         files.atomic_write(self.run.backbone_path, lambda p: portable(backbone).save(p))

@@ -59,6 +59,10 @@ VARIANTS = {
     "progressive-32": ("16 px views, the last fifth of the epochs 32 px", {"view_schedule": ((0.8, 32),)}),
     "probe-2x2": ("the same training, probed on the last stage averaged to a 2x2 grid (512 features; base: "
                   "the global average, 128)", {"model": {"probe_grid": 2}}),
+    "probe-4x4": ("the same training, probed on the last stage's whole 4x4 map (2,048 features)",
+                  {"model": {"probe_grid": 4}}),
+    "ema-0.99": ("evaluated on a moving average of the weights, momentum 0.99 per step (base: the last weights)",
+                 {"ema_momentum": 0.99}),
 }
 # Settings that change only what is measured, not what is trained: a variant that changes only these is
 # judged on the run folder of the variant that trains the same (``trained_as``), not trained again.

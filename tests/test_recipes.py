@@ -21,6 +21,13 @@ def test_free_text_settings_outside_their_choices_are_refused(changes, fragment)
     assert fragment in err.value.problem and "use one of:" in err.value.fix
 
 
+@pytest.mark.parametrize("momentum", [1, 1.5, -0.1, True, "0.99", float("nan")])
+def test_a_moving_average_momentum_outside_0_to_1_is_refused(momentum):
+    with pytest.raises(BarlowError, match="`ema_momentum`"):
+        recipes.get("cpu").replace(ema_momentum=momentum).check()
+    assert recipes.get("cpu").replace(ema_momentum=0.99).check()
+
+
 def test_every_shipped_recipe_passes_its_own_check():
     for name in recipes.RECIPES:
         assert recipes.get(name).check() is recipes.get(name)

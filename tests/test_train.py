@@ -45,6 +45,20 @@ def test_resumed_run_equals_uninterrupted_run_and_same_seed_repeats(tmp_path, un
     np.testing.assert_allclose(again["loss"], whole["loss"], rtol=1e-6)
 
 
+def test_a_moving_average_run_trains_alike_exports_the_average_and_resumes_it_exactly(tmp_path, uninterrupted):
+    recipe, ds, whole = uninterrupted
+    averaged = recipe.replace(ema_momentum=0.9)
+    one = train.train(averaged, ds, tmp_path / "one", progress=False)
+    np.testing.assert_allclose(one.history()["loss"], whole.history()["loss"], rtol=1e-6)  # training untouched
+    raw, avg = whole.load_backbone(), one.load_backbone()
+    moved = [not np.allclose(a, b) for a, b in zip(raw.get_weights(), avg.get_weights())]
+    assert sum(moved) >= len(raw.trainable_weights) // 2, "the exported weights are the last ones, not the average"
+    train.train(averaged, ds, tmp_path / "parts", progress=False, max_epochs=1)
+    parts = train.train(averaged, ds, tmp_path / "parts", progress=False).load_backbone()
+    for a, b in zip(parts.get_weights(), avg.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_other_settings_in_an_existing_run_dir_are_refused(tmp_path):
     ds = data.load("synthetic", limit=128)
     recipe = recipes.get("smoke").replace(epochs=1, batch_size=32)
