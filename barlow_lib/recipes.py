@@ -26,6 +26,7 @@ STAGE_BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}  # ResNet 
 # The values each free-text setting accepts (anything else would be silently ignored somewhere downstream).
 CHOICES = {
     "schedule": ("constant", "cosine"),
+    "optimizer": ("lamb", "lars"),
     "loss": ("barlow_twins", "vicreg"),
     "model.precision": ("auto", "float32", "mixed_bfloat16"),
     "model.stem": ("cifar", "imagenet"),
@@ -64,7 +65,8 @@ class Recipe:
     augment: AugmentConfig = AugmentConfig()
     lambd: float = 0.0051
     loss: str = "barlow_twins"  # or "vicreg" (loss.vicreg_loss, its paper's weights; lambd unused)
-    learning_rate: float = 1e-3  # LAMB peak learning rate
+    optimizer: str = "lamb"  # or "lars" (optimizer.LARS: SGD with layer-wise trust ratios, the paper's)
+    learning_rate: float = 1e-3  # peak learning rate (LARS takes far larger ones: solo-learn's CIFAR 0.3)
     weight_decay: float = 0.0  # decoupled, never on biases or BN
     warmup_epochs: int = 0
     schedule: str = "constant"  # or "cosine" (after the warmup)

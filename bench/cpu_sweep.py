@@ -61,6 +61,8 @@ VARIANTS = {
                   "the global average, 128)", {"model": {"probe_grid": 2}}),
     "probe-4x4": ("the same training, probed on the last stage's whole 4x4 map (2,048 features)",
                   {"model": {"probe_grid": 4}}),
+    "lars": ("LARS at solo-learn's CIFAR-10 settings: learning rate 0.3, trust coefficient 0.02 (base: LAMB, 0.01)",
+             {"optimizer": "lars", "learning_rate": 0.3}),
     "ema-0.99": ("evaluated on a moving average of the weights, momentum 0.99 per step (base: the last weights)",
                  {"ema_momentum": 0.99}),
 }

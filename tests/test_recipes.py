@@ -11,7 +11,8 @@ from test_cli import ENV, assert_clean_error
 TYPOS = [({"schedule": "Cosine"}, "`schedule` 'Cosine'"), ({"schedule": "linear"}, "`schedule`"),
          ({"model": {"precision": "bf16"}}, "`precision` 'bf16'"), ({"model": {"precision": "float16"}}, "`precision`"),
          ({"model": {"stem": "CIFAR"}}, "`stem`"), ({"model": {"depth": 50}}, "`depth` 50"),
-         ({"jit_compile": "yes"}, "`jit_compile`"), ({"jit_compile": 1}, "`jit_compile`")]
+         ({"jit_compile": "yes"}, "`jit_compile`"), ({"jit_compile": 1}, "`jit_compile`"),
+         ({"optimizer": "LARS"}, "`optimizer` 'LARS'"), ({"optimizer": "sgd"}, "`optimizer`")]
 
 
 @pytest.mark.parametrize("changes,fragment", TYPOS, ids=[str(c) for c, _ in TYPOS])
