@@ -42,23 +42,33 @@ def by_variant(result: dict, budget: str) -> dict:
 
 
 def figure(result: dict, budget: str):
-    """Dots: each seed's kNN and linear accuracy per variant; bars: their mean; the dashed line: the base's mean."""
+    """Per variant, each seed's kNN and linear accuracy (dots) and their mean (a diamond, with the seeds'
+    standard deviation where there are 2+); dashed: the base's mean; dotted: the base's networks at random init."""
     groups = by_variant(result, budget)
     names = list(groups)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(names) + 1.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(names) + 1.4), sharey=True)
     for ax, key, label in zip(axes, ("knn", "linear"), ("kNN", "linear probe")):
+        shown = []
         for i, n in enumerate(names):
             values = np.array([r[key] for r in groups[n]]) * 100
-            ax.barh(i, values.mean(), color="C0" if n == "base" else "0.75", height=0.6)
-            ax.plot(values, np.full(len(values), i), "k.", ms=5)
+            ax.plot(values, np.full(len(values), i), ".", color="0.55", ms=5)
+            ax.errorbar(values.mean(), i, xerr=values.std(ddof=1) if len(values) > 1 else None, fmt="D", ms=5,
+                        color="C0" if n == "base" else "k", capsize=2, lw=1)
+            shown += list(values)
         if "base" in groups:
             ax.axvline(np.mean([r[key] for r in groups["base"]]) * 100, color="C0", ls="--", lw=1)
-        lo = min(r[key] for g in groups.values() for r in g) * 100
-        ax.set_xlim(max(0, lo - 5), max(r[key] for g in groups.values() for r in g) * 100 + 2)
+            untrained = [r["random_init"][key] * 100 for r in groups["base"] if "random_init" in r]
+            if untrained:
+                ax.axvline(np.mean(untrained), color="0.4", ls=":", lw=1.2)
+                ax.text(np.mean(untrained), len(names) - 0.4, " random init", fontsize=8, color="0.3", va="top")
+                shown += untrained
+        ax.set_xlim(min(shown) - 2, max(shown) + 2)
         ax.set_xlabel(f"{label} accuracy, validation split (%)")
+        ax.grid(axis="x", color="0.9")
     axes[0].set_yticks(range(len(names)), [f"{n} ({groups[n][0]['epochs']} ep.)" for n in names])
     axes[0].invert_yaxis()
-    fig.suptitle(f"The cpu recipe's levers at {budget} of training each (dots: seeds)", fontsize=10)
+    fig.suptitle(f"The cpu recipe's levers at {budget} of training each (dots: seeds; diamonds: their mean)",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
