@@ -239,6 +239,21 @@ def two_views(images, noise, config: AugmentConfig):
     return augment(images, noise[:, 0], config), augment(images, noise[:, 1], config)
 
 
+def views(images, noise, config: AugmentConfig):
+    """One view of the batch per column of ``noise`` (batch, n, N_NOISE), all made with ``config``."""
+    return tuple(augment(images, noise[:, i], config) for i in range(noise.shape[1]))
+
+
+def _compiled(make, config: AugmentConfig):
+    from .backends import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda images, noise: make(images, noise, config)
+    import tensorflow as tf
+
+    return tf.function(lambda images, noise: make(images, noise, config), jit_compile=True)
+
+
 @functools.lru_cache(maxsize=16)
 def compiled_two_views(config: AugmentConfig):
     """``two_views`` for one config, compiled with XLA on TensorFlow.
@@ -247,10 +262,10 @@ def compiled_two_views(config: AugmentConfig):
     results/bench-augment.json), even when the network around it runs without XLA. JAX compiles the whole step anyway.
     One compiled function per config, shared by every twin built with it (its XLA compile is paid once).
     """
-    from .backends import keras
+    return _compiled(two_views, config)
 
-    if keras.backend.backend() != "tensorflow":
-        return lambda images, noise: two_views(images, noise, config)
-    import tensorflow as tf
 
-    return tf.function(lambda images, noise: two_views(images, noise, config), jit_compile=True)
+@functools.lru_cache(maxsize=16)
+def compiled_views(config: AugmentConfig):
+    """``views`` for one config (multi-crop's small views), compiled as ``compiled_two_views`` is."""
+    return _compiled(views, config)

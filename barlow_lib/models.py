@@ -102,14 +102,16 @@ def build_projector(input_dim: int, spec: ModelSpec, *, sync_bn: bool = False, n
 
 
 class BarlowTwins(keras.Model):
-    """Takes {"images", "noise"}, makes two views on the device, returns z of shape (batch, 2, D)."""
+    """Takes {"images", "noise"}, makes two views on the device (and, with ``small_augment``, a small view per
+    further noise column: multi-crop), returns z of shape (batch, views, D)."""
 
     def __init__(self, backbone, projector, augment_config: augment.AugmentConfig, lambd: float,
-                 loss: str = "barlow_twins", **kwargs):
+                 loss: str = "barlow_twins", small_augment: augment.AugmentConfig | None = None, **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.projector = backbone, projector
         self.augment_config, self.lambd, self.loss_name = augment_config, lambd, loss
         self.two_views = augment.compiled_two_views(augment_config)
+        self.small_views = small_augment and augment.compiled_views(small_augment)
 
     def use_view_size(self, side: int):
         """Make views of ``side`` px from the next step on (progressive resizing; the step is traced again)."""
@@ -123,13 +125,21 @@ class BarlowTwins(keras.Model):
 
     def call(self, inputs, training=False):
         view_a, view_b = self.two_views(inputs["images"], inputs["noise"])
-        return ops.stack([self.embed(view_a, training), self.embed(view_b, training)], axis=1)
+        z = [self.embed(view_a, training), self.embed(view_b, training)]
+        if self.small_views:  # multi-crop: the noise's further columns make the small views
+            z += [self.embed(v, training) for v in self.small_views(inputs["images"], inputs["noise"][:, 2:])]
+        return ops.stack(z, axis=1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z = distribute.gather(y_pred)  # the global batch, on every replica
         if self.loss_name == "vicreg":
-            return distribute.scale_loss(vicreg_loss(z[:, 0], z[:, 1]))
-        return distribute.scale_loss(barlow_twins_loss(z[:, 0], z[:, 1], self.lambd))
+            loss = vicreg_loss
+        else:
+            def loss(z_a, z_b):
+                return barlow_twins_loss(z_a, z_b, self.lambd)
+        # the two views with each other; with multi-crop, also each small view with each of the two
+        pairs = [(0, 1)] + [(v, k) for k in range(2, z.shape[1]) for v in (0, 1)]
+        return distribute.scale_loss(sum(loss(z[:, i], z[:, j]) for i, j in pairs) / len(pairs))
 
 
 def at_size(backbone: keras.Model, spec: ModelSpec, image_size: int) -> keras.Model:
@@ -173,11 +183,15 @@ def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = N
     spec, aug = recipe.model, recipe.augment
     if spec.stem == "imagenet" and aug.view_size != aug.image_size:
         raise ValueError("output_size needs the CIFAR stem (the keras-io network flattens a fixed-size map)")
-    # A view schedule feeds the backbone views of several sides: only the CIFAR stem's global pool takes them.
-    backbone = build_backbone(spec, None if recipe.view_schedule else aug.view_size, sync_bn=sync_bn)
+    # A view schedule or multi-crop feeds the backbone views of several sides: only the CIFAR stem's global
+    # pool takes them.
+    several = recipe.view_schedule or recipe.small_crops
+    backbone = build_backbone(spec, None if several else aug.view_size, sync_bn=sync_bn)
     projector = build_projector(backbone.output.shape[-1], spec, sync_bn=sync_bn)
-    twin = BarlowTwins(backbone, projector, aug, recipe.lambd, loss=recipe.loss, name="barlow_twins")
-    twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)), "noise": ops.zeros((2, 2, augment.N_NOISE))})
+    twin = BarlowTwins(backbone, projector, aug, recipe.lambd, loss=recipe.loss, name="barlow_twins",
+                       small_augment=recipe.small_augment if recipe.small_crops else None)
+    twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)),
+          "noise": ops.zeros((2, recipe.views, augment.N_NOISE))})
     if steps_per_epoch is not None:
         optimizer = make_optimizer(recipe, steps_per_epoch)
         optimizer.build(twin.trainable_variables)

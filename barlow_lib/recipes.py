@@ -78,6 +78,12 @@ class Recipe:
     # (0: off, the last weights). BN's moving statistics are the trained network's own; the kNN monitor
     # reads the training weights.
     ema_momentum: float = 0.0
+    # Multi-crop (Caron et al., 2020): ``small_crops`` extra views per image, ``small_crop_size`` px, cropped to
+    # sides of ``small_crop_sides`` of the image; the loss averages the two views' pair and each small view
+    # with each of them. 0: the two views only.
+    small_crops: int = 0
+    small_crop_size: int = 8
+    small_crop_sides: tuple = (0.25, 0.5)
     # Progressive resizing: ((fraction, side), ...) - from that fraction of the epochs on, views of that side
     # (e.g. ((0.75, 24),): the last quarter on 24 px views); () keeps ``augment.output_size`` throughout.
     view_schedule: tuple = ()
@@ -87,6 +93,19 @@ class Recipe:
         if isinstance(self.view_schedule, (list, tuple)):  # anything else is refused by ``check``
             schedule = tuple(tuple(e) if isinstance(e, (list, tuple)) else e for e in self.view_schedule)
             object.__setattr__(self, "view_schedule", schedule)
+        if isinstance(self.small_crop_sides, list):
+            object.__setattr__(self, "small_crop_sides", tuple(self.small_crop_sides))
+
+    @property
+    def views(self) -> int:
+        """Views made of each image per step: the two, and multi-crop's small ones."""
+        return 2 + self.small_crops
+
+    @property
+    def small_augment(self) -> AugmentConfig:
+        """The augmentation of multi-crop's small views: the recipe's, with their crop sides and size."""
+        lo, hi = self.small_crop_sides
+        return self.augment.replace(crop_min=lo, crop_max=hi, output_size=self.small_crop_size)
 
     def replace(self, model: dict | None = None, augment: dict | None = None, **changes) -> "Recipe":
         """A copy with top-level fields changed; ``model``/``augment`` dicts change fields of those parts."""
@@ -120,7 +139,8 @@ class Recipe:
         changes = {"image_size": size}
         if self.augment.output_size:
             changes["output_size"] = scaled(self.augment.output_size)
-        return self.replace(augment=changes, view_schedule=tuple((f, scaled(s)) for f, s in self.view_schedule))
+        return self.replace(augment=changes, view_schedule=tuple((f, scaled(s)) for f, s in self.view_schedule),
+                            small_crop_size=scaled(self.small_crop_size))
 
     def check(self) -> "Recipe":
         """Refuse settings that cannot train, naming the parameter."""
@@ -154,6 +174,20 @@ class Recipe:
             raise BarlowError(f"`output_size` {self.augment.output_size}: views smaller than the images need the "
                               "CIFAR stem (the ImageNet stem's flatten takes one map size, the images').",
                               "use the CIFAR stem (`stem` cifar), or views at the images' size (`output_size` None)")
+        sides = self.small_crop_sides
+        if isinstance(self.small_crops, bool) or not isinstance(self.small_crops, int) or self.small_crops < 0 \
+                or not isinstance(self.small_crop_size, int) or self.small_crop_size < 8 \
+                or not (isinstance(sides, tuple) and len(sides) == 2
+                        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in sides)
+                        and 0 < sides[0] <= sides[1] <= 1):
+            raise BarlowError(f"multi-crop `small_crops` {self.small_crops!r}, `small_crop_size` "
+                              f"{self.small_crop_size!r}, `small_crop_sides` {sides!r}: a count of 0 or more, a "
+                              "side of 8 px or more, and crop sides (smallest, largest) as fractions of the image "
+                              "side within (0, 1].",
+                              "use e.g. `small_crops` 4, `small_crop_size` 8, `small_crop_sides` (0.25, 0.5)")
+        if self.small_crops and self.model.stem != "cifar":
+            raise BarlowError("`small_crops`: small views need the CIFAR stem (the ImageNet stem's flatten takes "
+                              "one map size).", "use the CIFAR stem (`stem` cifar), or `small_crops` 0")
         if self.view_schedule and self.model.stem != "cifar":
             raise BarlowError("`view_schedule` changes the view size, which the ImageNet stem's flatten cannot take.",
                               "use the CIFAR stem (`stem` cifar), or drop `view_schedule`")

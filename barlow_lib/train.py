@@ -37,11 +37,11 @@ def prepare(recipe: Recipe, ds: Dataset) -> Recipe:
     return recipe.for_image_size(ds.image_size)
 
 
-def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int) -> dict:
-    """This epoch's shuffled images (remainder dropped) and their augmentation noise."""
+def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int, views: int = 2) -> dict:
+    """This epoch's shuffled images (remainder dropped) and their augmentation noise (``views`` per image)."""
     rng = np.random.default_rng([seed, epoch])
     order = rng.permutation(len(images))[: len(images) // batch_size * batch_size]
-    return {"images": images[order], "noise": augment.draw_noise(rng, len(order))}
+    return {"images": images[order], "noise": augment.draw_noise(rng, len(order), views)}
 
 
 def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, progress: bool) -> float:
@@ -135,8 +135,8 @@ def train(recipe: Recipe, ds: Dataset, out, *, seed: int = 0, devices: int = 1, 
         for epoch in range(start + 1, stop + 1):
             t0 = time.perf_counter()
             twin.use_view_size(recipe.view_size_at(epoch))
-            loss = train_epoch(twin, epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch - 1), recipe.batch_size,
-                               epoch, recipe.epochs, progress)
+            inputs = epoch_inputs(ds.x_train, recipe.batch_size, seed, epoch - 1, recipe.views)
+            loss = train_epoch(twin, inputs, recipe.batch_size, epoch, recipe.epochs, progress)
             for key, value in monitor.after_epoch(twin, epoch, loss, time.perf_counter() - t0).items():
                 history[key].append(value)
             if epoch == stop or clock() - saved_at >= interval:

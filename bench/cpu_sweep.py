@@ -61,6 +61,8 @@ VARIANTS = {
                   "the global average, 128)", {"model": {"probe_grid": 2}}),
     "probe-4x4": ("the same training, probed on the last stage's whole 4x4 map (2,048 features)",
                   {"model": {"probe_grid": 4}}),
+    "multicrop-2x8": ("multi-crop: two more views per image, 8 px, crops of 0.25-0.5 of the side (base: two "
+                      "16 px views)", {"small_crops": 2}),
     "lars": ("LARS at solo-learn's CIFAR-10 settings: learning rate 0.3, trust coefficient 0.02 (base: LAMB, 0.01)",
              {"optimizer": "lars", "learning_rate": 0.3}),
     "ema-0.99": ("evaluated on a moving average of the weights, momentum 0.99 per step (base: the last weights)",
@@ -111,11 +113,13 @@ def trained_as(name: str, base: recipes.Recipe | None = None) -> str:
 
 
 def cost_signature(name: str, base: recipes.Recipe | None = None) -> str:
-    """What a variant's speed depends on: the network, the batch and the view sides (not lambda, nor the
+    """What a variant's speed depends on: the network, the batch, the view sides and multi-crop's small views
+    (not lambda, nor the
     learning rate, nor what is probed): variants that share it share one calibration, so they train the
     same epochs."""
     d = training_of(name, base)
-    return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]])
+    return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]]
+                      + ([d["small_crops"], d["small_crop_size"]] if d.get("small_crops") else []))
 
 
 def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: int = 3) -> float:
@@ -125,7 +129,7 @@ def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: 
     recipe = train.prepare(recipe, ds)
     keras.backend.clear_session()
     twin = models.build_twin(recipe, steps_per_epoch=len(ds.x_train) // recipe.batch_size)
-    inputs = train.epoch_inputs(ds.x_train, recipe.batch_size, 0, 0)
+    inputs = train.epoch_inputs(ds.x_train, recipe.batch_size, 0, 0, recipe.views)
     batch = {k: v[: recipe.batch_size] for k, v in inputs.items()}
     for _ in range(warmup):
         twin.train_on_batch(batch)
