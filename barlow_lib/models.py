@@ -132,11 +132,10 @@ class BarlowTwins(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         z = distribute.gather(y_pred)  # the global batch, on every replica
-        if self.loss_name == "vicreg":
-            loss = vicreg_loss
-        else:
-            def loss(z_a, z_b):
-                return barlow_twins_loss(z_a, z_b, self.lambd)
+
+        def loss(z_a, z_b):
+            return vicreg_loss(z_a, z_b) if self.loss_name == "vicreg" else barlow_twins_loss(z_a, z_b, self.lambd)
+
         # the two views with each other; with multi-crop, also each small view with each of the two
         pairs = [(0, 1)] + [(v, k) for k in range(2, z.shape[1]) for v in (0, 1)]
         return distribute.scale_loss(sum(loss(z[:, i], z[:, j]) for i, j in pairs) / len(pairs))

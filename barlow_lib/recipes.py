@@ -35,6 +35,14 @@ CHOICES = {
 }
 
 
+def _whole(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """The encoder and projector. The keras-io network's quirks are fields of their own."""
@@ -67,7 +75,7 @@ class Recipe:
     loss: str = "barlow_twins"  # or "vicreg" (loss.vicreg_loss, its paper's weights; lambd unused)
     optimizer: str = "lamb"  # or "lars" (optimizer.LARS: SGD with layer-wise trust ratios, the paper's)
     learning_rate: float = 1e-3  # peak learning rate (LARS takes far larger ones: solo-learn's CIFAR 0.3)
-    weight_decay: float = 0.0  # decoupled, never on biases or BN
+    weight_decay: float = 0.0  # never on biases or BN; LAMB's is decoupled, LARS adds it to the gradient
     warmup_epochs: int = 0
     schedule: str = "constant"  # or "cosine" (after the warmup)
     batch_size: int = 512
@@ -154,8 +162,7 @@ class Recipe:
                 and self.learning_rate > 0):
             raise BarlowError(f"`learning_rate` {self.learning_rate}: it must be a positive number.",
                               "use e.g. `learning_rate` 1e-3")
-        if isinstance(self.ema_momentum, bool) or not (isinstance(self.ema_momentum, (int, float))
-                                                       and 0 <= self.ema_momentum < 1):
+        if not (_number(self.ema_momentum) and 0 <= self.ema_momentum < 1):
             raise BarlowError(f"`ema_momentum` {self.ema_momentum!r}: the weights' moving average keeps this share "
                               "of itself each step, a number from 0 (off) up to, not including, 1.",
                               "use `ema_momentum` 0 (off) or e.g. 0.99")
@@ -175,11 +182,11 @@ class Recipe:
                               "CIFAR stem (the ImageNet stem's flatten takes one map size, the images').",
                               "use the CIFAR stem (`stem` cifar), or views at the images' size (`output_size` None)")
         sides = self.small_crop_sides
-        if isinstance(self.small_crops, bool) or not isinstance(self.small_crops, int) or self.small_crops < 0 \
-                or not isinstance(self.small_crop_size, int) or self.small_crop_size < 8 \
-                or not (isinstance(sides, tuple) and len(sides) == 2
-                        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in sides)
-                        and 0 < sides[0] <= sides[1] <= 1):
+        count_ok = _whole(self.small_crops) and self.small_crops >= 0
+        size_ok = _whole(self.small_crop_size) and self.small_crop_size >= 8
+        sides_ok = isinstance(sides, tuple) and len(sides) == 2 and all(_number(x) for x in sides) \
+            and 0 < sides[0] <= sides[1] <= 1
+        if not (count_ok and size_ok and sides_ok):
             raise BarlowError(f"multi-crop `small_crops` {self.small_crops!r}, `small_crop_size` "
                               f"{self.small_crop_size!r}, `small_crop_sides` {sides!r}: a count of 0 or more, a "
                               "side of 8 px or more, and crop sides (smallest, largest) as fractions of the image "
@@ -200,7 +207,7 @@ class Recipe:
                 raise BarlowError(f"`{key.split('.')[-1]}` {value!r}: not one of the choices ({shown}).",
                                   f"use one of: {shown}")
         grid = self.model.probe_grid
-        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 1 or (grid > 1 and
+        if not _whole(grid) or grid < 1 or (grid > 1 and
                                                                                self.model.stem != "cifar"):
             raise BarlowError(f"`probe_grid` {grid!r}: the probed features are the last stage's map averaged over "
                               "a probe_grid x probe_grid grid, a whole number from 1, above 1 with the CIFAR stem "

@@ -114,12 +114,11 @@ def trained_as(name: str, base: recipes.Recipe | None = None) -> str:
 
 def cost_signature(name: str, base: recipes.Recipe | None = None) -> str:
     """What a variant's speed depends on: the network, the batch, the view sides and multi-crop's small views
-    (not lambda, nor the
-    learning rate, nor what is probed): variants that share it share one calibration, so they train the
-    same epochs."""
+    (not lambda, nor the learning rate, nor what is probed): variants that share it share one calibration, so
+    they train the same epochs."""
     d = training_of(name, base)
-    return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"]]
-                      + ([d["small_crops"], d["small_crop_size"]] if d.get("small_crops") else []))
+    return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"],
+                       d["small_crops"], d["small_crop_size"]])
 
 
 def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: int = 3) -> float:

@@ -19,8 +19,9 @@ def test_a_variant_gets_the_epochs_its_budget_buys_at_each_view_side():
 
 def test_variants_that_change_neither_network_nor_batch_nor_views_share_a_timing():
     sig = cpu_sweep.cost_signature
-    assert sig("base") == sig("lambda-x2") == sig("lr-x2") == sig("crop-0.35")
-    assert len({sig(n) for n in ("base", "width-24", "batch-128", "view-24", "progressive-24")}) == 5
+    assert sig("base") == sig("lambda-x2") == sig("lr-x2") == sig("crop-0.35") == sig("lars") == sig("ema-0.99")
+    assert len({sig(n) for n in ("base", "width-24", "batch-128", "view-24", "progressive-24",
+                                 "multicrop-2x8")}) == 6
     calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1.0}, "epochs": 5}}
     assert cpu_sweep.calibrated("lambda-x2", "3 min", 3, calibration, ds=None)["epochs"] == 5
     assert calibration["lambda-x2 @ 3 min"] == calibration["base @ 3 min"]
