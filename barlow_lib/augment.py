@@ -239,11 +239,6 @@ def two_views(images, noise, config: AugmentConfig):
     return augment(images, noise[:, 0], config), augment(images, noise[:, 1], config)
 
 
-def views(images, noise, config: AugmentConfig):
-    """One view of the batch per column of ``noise`` (batch, n, N_NOISE), all made with ``config``."""
-    return tuple(augment(images, noise[:, i], config) for i in range(noise.shape[1]))
-
-
 def _compiled(make, config: AugmentConfig):
     from .backends import keras
 
@@ -266,6 +261,7 @@ def compiled_two_views(config: AugmentConfig):
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_views(config: AugmentConfig):
-    """``views`` for one config (multi-crop's small views), compiled as ``compiled_two_views`` is."""
-    return _compiled(views, config)
+def compiled_augment(config: AugmentConfig):
+    """``augment`` for one config (multi-crop's small views, one noise column each), compiled as
+    ``compiled_two_views`` is."""
+    return _compiled(augment, config)

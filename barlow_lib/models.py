@@ -102,16 +102,18 @@ def build_projector(input_dim: int, spec: ModelSpec, *, sync_bn: bool = False, n
 
 
 class BarlowTwins(keras.Model):
-    """Takes {"images", "noise"}, makes two views on the device (and, with ``small_augment``, a small view per
-    further noise column: multi-crop), returns z of shape (batch, views, D)."""
+    """Takes {"images", "noise"}, makes two views on the device (and, with ``small_crops``, that many small views
+    made with ``small_augment`` from the further noise columns: multi-crop), returns z of shape (batch, views, D)."""
 
     def __init__(self, backbone, projector, augment_config: augment.AugmentConfig, lambd: float,
-                 loss: str = "barlow_twins", small_augment: augment.AugmentConfig | None = None, **kwargs):
+                 loss: str = "barlow_twins", small_augment: augment.AugmentConfig | None = None,
+                 small_crops: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.projector = backbone, projector
         self.augment_config, self.lambd, self.loss_name = augment_config, lambd, loss
         self.two_views = augment.compiled_two_views(augment_config)
-        self.small_views = small_augment and augment.compiled_views(small_augment)
+        self.views = 2 + small_crops  # known here: shapes inside a distributed step are not static
+        self.small_view = small_crops and augment.compiled_augment(small_augment)
 
     def use_view_size(self, side: int):
         """Make views of ``side`` px from the next step on (progressive resizing; the step is traced again)."""
@@ -126,8 +128,8 @@ class BarlowTwins(keras.Model):
     def call(self, inputs, training=False):
         view_a, view_b = self.two_views(inputs["images"], inputs["noise"])
         z = [self.embed(view_a, training), self.embed(view_b, training)]
-        if self.small_views:  # multi-crop: the noise's further columns make the small views
-            z += [self.embed(v, training) for v in self.small_views(inputs["images"], inputs["noise"][:, 2:])]
+        for k in range(2, self.views):  # multi-crop: the noise's further columns make the small views
+            z.append(self.embed(self.small_view(inputs["images"], inputs["noise"][:, k]), training))
         return ops.stack(z, axis=1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -137,7 +139,7 @@ class BarlowTwins(keras.Model):
             return vicreg_loss(z_a, z_b) if self.loss_name == "vicreg" else barlow_twins_loss(z_a, z_b, self.lambd)
 
         # the two views with each other; with multi-crop, also each small view with each of the two
-        pairs = [(0, 1)] + [(v, k) for k in range(2, z.shape[1]) for v in (0, 1)]
+        pairs = [(0, 1)] + [(v, k) for k in range(2, self.views) for v in (0, 1)]
         return distribute.scale_loss(sum(loss(z[:, i], z[:, j]) for i, j in pairs) / len(pairs))
 
 
@@ -188,7 +190,7 @@ def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = N
     backbone = build_backbone(spec, None if several else aug.view_size, sync_bn=sync_bn)
     projector = build_projector(backbone.output.shape[-1], spec, sync_bn=sync_bn)
     twin = BarlowTwins(backbone, projector, aug, recipe.lambd, loss=recipe.loss, name="barlow_twins",
-                       small_augment=recipe.small_augment if recipe.small_crops else None)
+                       small_augment=recipe.small_augment, small_crops=recipe.small_crops)
     twin({"images": ops.zeros((2, aug.image_size, aug.image_size, 3)),
           "noise": ops.zeros((2, recipe.views, augment.N_NOISE))})
     if steps_per_epoch is not None:

@@ -19,9 +19,10 @@ if keras.backend.backend() == "tensorflow":
 from barlow_lib import augment, distribute, models, recipes  # noqa: E402
 
 LR, BATCH = 0.05, 16
-recipe = recipes.get("smoke")
+recipe = recipes.get("smoke").replace(small_crops=int(os.environ.get("SMALL_CROPS", "0")))  # multi-crop's views
 rng = np.random.default_rng(0)
-batch = {"images": rng.integers(0, 255, (BATCH, 32, 32, 3), dtype=np.uint8), "noise": augment.draw_noise(rng, BATCH)}
+batch = {"images": rng.integers(0, 255, (BATCH, 32, 32, 3), dtype=np.uint8),
+         "noise": augment.draw_noise(rng, BATCH, recipe.views)}
 
 
 def one_step(devices, weights=None):

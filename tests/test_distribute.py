@@ -14,10 +14,11 @@ SCRIPT = Path(__file__).with_name("distributed_step.py")
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_two_devices_equal_one_device(backend):
+@pytest.mark.parametrize("backend,small_crops", [("tensorflow", 0), ("jax", 0), ("tensorflow", 2)],
+                         ids=["tensorflow", "jax", "tensorflow, multi-crop"])
+def test_two_devices_equal_one_device(backend, small_crops):
     pytest.importorskip(backend)
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "SMALL_CROPS": str(small_crops),
            "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, timeout=600,
                           cwd=Path(__file__).parents[1])
