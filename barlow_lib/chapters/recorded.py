@@ -69,9 +69,9 @@ def describe(rec) -> str:
 
 def mention(rec) -> str:
     """A short line naming a record where a page shows it again (``describe`` gives it in full once)."""
-    return (f"Record `{rec['name']}`: recipe `{rec['recipe']}`, {len(rec['history']['epoch'])} epochs, "
-            f"{(rec['train_seconds'] or 0) / 60:.1f} min on {hardware(rec)}{roof(rec)}; "
-            "described in full on the results page.")
+    recipe = "" if rec["recipe"] == rec["name"] else f" (recipe `{rec['recipe']}`)"
+    return (f"Record `{rec['name']}`{recipe}: {len(rec['history']['epoch'])} epochs, "
+            f"{(rec['train_seconds'] or 0) / 60:.1f} min on {hardware(rec)}{roof(rec)}; in full on the results page.")
 
 
 def accuracy_table(recs: dict):
