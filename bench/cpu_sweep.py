@@ -187,7 +187,9 @@ def summarise(runs: list[dict]) -> dict:
 def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: data.Dataset,
                base: recipes.Recipe | None = None) -> dict:
     """``calibration[name @ budget]``: taken from a variant of the same cost (``cost_signature``) if one was
-    timed at this budget, else measured now (each view side's pairs/s, then the epochs that fit)."""
+    timed at this budget, else measured now (each view side's pairs/s, then the epochs that fit). A variant
+    timed after the base, on another day, is timed beside the base again and its rates scaled by the base's
+    (the same cores ran 5x slower on some days: an equal budget is a ratio measured in one run)."""
     key = f"{name} @ {budget}"
     if key not in calibration:
         same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
@@ -198,8 +200,17 @@ def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: da
             recipe = train.prepare(variant_recipe(name, base=base), ds)
             rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
                      for side in view_sides(recipe)}
-            calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
-                                "epochs": epochs_for(minutes * 60, rates, recipe, len(ds.x_train))}
+            calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()}}
+            base_key = f"base @ {budget}"
+            if name != "base" and base_key in calibration:  # the base timed beside it: today's cores, not its day's
+                base_recipe = train.prepare(variant_recipe("base", base=base), ds)
+                side = base_recipe.augment.view_size
+                beside = calibrate(base_recipe, ds)
+                factor = calibration[base_key]["pairs_per_second"][f"{side} px"] / beside
+                rates = {s: r * factor for s, r in rates.items()}
+                calibration[key].update(base_pairs_per_second_beside=round(beside, 1),
+                                        scaled_to_base_day=round(factor, 3))
+            calibration[key]["epochs"] = epochs_for(minutes * 60, rates, recipe, len(ds.x_train))
     return calibration[key]
 
 

@@ -27,6 +27,22 @@ def test_variants_that_change_neither_network_nor_batch_nor_views_share_a_timing
     assert calibration["lambda-x2 @ 3 min"] == calibration["base @ 3 min"]
 
 
+def test_a_variant_timed_on_a_slower_day_is_scaled_by_the_base_timed_beside_it(monkeypatch):
+    # The base was timed at 1,000 pairs/s; today the same cores run it at 200 and the variant at 140: at the
+    # base's day the variant costs 1/0.7 of the base, so it gets about 0.7 of the base's epochs, not 0.14.
+    from types import SimpleNamespace
+
+    speed = {cpu_sweep.variant_recipe("base").model.width: 200.0, 24: 140.0}
+    monkeypatch.setattr(cpu_sweep.train, "prepare", lambda recipe, ds: recipe)
+    monkeypatch.setattr(cpu_sweep, "calibrate", lambda recipe, ds: speed[recipe.model.width])
+    ds = SimpleNamespace(x_train=range(10_000))
+    calibration = {"base @ 1 min": {"pairs_per_second": {"16 px": 1000.0}, "epochs": 5}}
+    timed = cpu_sweep.calibrated("width-24", "1 min", 1, calibration, ds)
+    assert timed["scaled_to_base_day"] == 5.0 and timed["base_pairs_per_second_beside"] == 200.0
+    assert timed["pairs_per_second"] == {"16 px": 140.0}  # what was measured, as it was
+    assert timed["epochs"] == 4  # 60 s at 700 pairs/s, 10,000 pairs (x 1.05) an epoch: 4 epochs, not 1
+
+
 def test_the_summary_keeps_budgets_apart_and_gives_a_spread_only_for_several_seeds():
     runs = [{"variant": "base", "budget": b, "seed": s, "epochs": 5, "train_s": 1.0, "knn": k, "linear": k}
             for b, s, k in (("3 min", 0, 0.40), ("3 min", 1, 0.42), ("15 min", 0, 0.60))]
