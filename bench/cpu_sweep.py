@@ -19,7 +19,8 @@ kNN uses every training image, the linear probe a class-balanced ``PROBE_IMAGES`
 45,000 images costs more than the 3-minute training it would judge).
 
 The result file is rewritten whole after each run (a kill leaves the previous complete file); runs already
-in it are skipped, and a run killed halfway resumes from its folder under ``--work``.
+in it are skipped, and a run killed halfway resumes from its folder under ``--work``. ``--forget NAME``
+drops a variant's timing, runs and folders first (the command stays in the file's command chain).
 """
 from __future__ import annotations
 
@@ -237,6 +238,8 @@ def main():
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--limit", type=int, help="use only N training images (smoke runs)")
     p.add_argument("--work", default="sweep-runs", help="run folders (resumable)")
+    p.add_argument("--forget", nargs="+", default=[], choices=list(VARIANTS), metavar="VARIANT",
+                   help="drop these variants' timings and runs at this budget first (a measurement found wrong)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
@@ -247,13 +250,33 @@ def main():
     command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
     budget = f"{args.minutes:g} min"
+
+    def forget(name, why):
+        nonlocal runs
+        calibration.pop(f"{name} @ {budget}", None)
+        runs = [r for r in runs if (r["variant"], r["budget"]) != (name, budget)]
+        for folder in Path(args.work, budget.replace(" ", "")).glob(f"{name}-s*"):
+            shutil.rmtree(folder)
+        print(f"{name} @ {budget}: {why}", flush=True)
+
+    def write():
+        write_json(args.out, {
+            "title": f"The {BASE} recipe's levers at a fixed training budget", "base": BASE,
+            "base_recipe": base.to_dict(), "sweep_settings": SWEEP_SETTINGS, "data": ds.describe(),
+            "split": ds.eval_split, "probe_images": PROBE_IMAGES,
+            "variants": {n: {"what": w, "changes": json.loads(json.dumps(c))} for n, (w, c) in VARIANTS.items()},
+            "calibration": calibration, "runs": runs, "summary": summarise(runs), "command": " && ".join(commands),
+            "provenance": provenance.collect() | {"commit": commit},
+            "session_wall_seconds": round(time.perf_counter() - started, 1)})
+
+    for name in args.forget:
+        forget(name, "forgotten (--forget)")
     for name in args.variants:  # measured again at the epochs of its equal-cost peers, its folders retrained
         if unequal_budget(name, budget, calibration, base):
-            print(f"{name} @ {budget}: trained {calibration.pop(f'{name} @ {budget}')['epochs']} epochs, unlike the "
-                  "variants of the same cost: measured again", flush=True)
-            runs = [r for r in runs if (r["variant"], r["budget"]) != (name, budget)]
-            for folder in Path(args.work, budget.replace(" ", "")).glob(f"{name}-s*"):
-                shutil.rmtree(folder)
+            forget(name, f"trained {calibration[f'{name} @ {budget}']['epochs']} epochs, unlike the variants of the "
+                   "same cost: measured again")
+    if args.forget:
+        write()
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):
@@ -279,16 +302,7 @@ def main():
                 row["random_init"] = measure(probed(random_init=True), ds)
             runs.append(row)
             print(json.dumps(row), flush=True)
-            result = {"title": f"The {BASE} recipe's levers at a fixed training budget", "base": BASE,
-                      "base_recipe": base.to_dict(), "sweep_settings": SWEEP_SETTINGS,
-                      "data": ds.describe(), "split": ds.eval_split, "probe_images": PROBE_IMAGES,
-                      "variants": {n: {"what": w, "changes": json.loads(json.dumps(c))}
-                                   for n, (w, c) in VARIANTS.items()},
-                      "calibration": calibration, "runs": runs, "summary": summarise(runs),
-                      "command": " && ".join(commands),
-                      "provenance": provenance.collect() | {"commit": commit},
-                      "session_wall_seconds": round(time.perf_counter() - started, 1)}
-            write_json(args.out, result)
+            write()
     print(json.dumps(summarise(runs), indent=1))
 
 
