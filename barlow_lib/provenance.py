@@ -9,16 +9,14 @@ from pathlib import Path
 
 
 def git_commit(cwd=None) -> str:
-    """The code's commit (+dirty if tracked files outside ``results/`` changed: a bench script rewriting its own
-    result file, or continuing one, runs the committed code); BARLOW_COMMIT where there is no .git (a copied tree)."""
+    """The code's commit (+dirty if tracked files changed); BARLOW_COMMIT where there is no .git (a copied tree)."""
     if os.environ.get("BARLOW_COMMIT"):
         return os.environ["BARLOW_COMMIT"]
     cwd = cwd or Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True,
                              timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/",
-                                ":(top,exclude)results"], cwd=cwd,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
