@@ -101,16 +101,17 @@ def test_a_wide_result_table_is_split_with_its_first_column_in_each_part():
     assert text.index("first note") < text.index("| setting | y | z |") < text.index("second note")
 
 
-def test_two_variants_are_paired_seed_by_seed_and_a_gain_within_two_standard_errors_is_noise():
-    def run(variant, seed, linear):
-        return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": 5, "train_s": 1.0, "knn": 0.4,
+
+def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard_errors_is_noise():
+    def run(variant, seed, knn, linear):
+        return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": 5, "train_s": 1.0, "knn": knn,
                 "linear": linear}
 
-    result = {"variants": {}, "runs": [run("base", 0, 0.50), run("probe-2x2", 0, 0.55), run("probe-2x2", 1, 0.52),
-                                        run("probe-4x4", 0, 0.56), run("probe-4x4", 1, 0.54),
-                                        run("probe-4x4", 2, 0.60)]}  # seed 2: no 2x2 to pair with, left out
-    gains = sweep.paired_gains(result, "probe-4x4", "3 min", reference="probe-2x2")
-    assert gains["linear"] == [1.0, 2.0] and gains["knn"] == [0.0, 0.0]
-    assert sweep.paired_summary([1.0, 2.0]) == "+1.5 ± 0.7 points over 2 seeds"  # 2 SE = 1.0 < 1.5
-    assert sweep.paired_summary([2.0, -1.0, 1.0]).endswith("(noise)")  # mean 0.7, 2 SE = 1.8
-    assert "one seed" in sweep.paired_summary([3.0]) and "noise" in sweep.paired_summary([3.0])
+    result = {"variants": {}, "runs": [run("base", 0, 0.4, 0.50),
+                                        run("probe-2x2", 0, 0.40, 0.55), run("probe-2x2", 1, 0.44, 0.53),
+                                        run("probe-4x4", 0, 0.41, 0.58), run("probe-4x4", 1, 0.45, 0.60)]}
+    d = sweep.difference(result, "probe-4x4", "probe-2x2", "3 min")
+    # linear: +5.0, standard error sqrt(2/2 + 2/2) = 1.4 points: beyond noise; kNN: +1.0, within 2 x 2.8
+    assert d["linear"] == "+5.0 points (2 and 2 seeds)"
+    assert d["knn"] == "+1.0 points (2 and 2 seeds) (noise)"
+    assert "no spread" in sweep.difference(result, "probe-4x4", "base", "3 min")["linear"]

@@ -96,8 +96,8 @@ def rows(result: dict, budget: str) -> list[dict]:
     return out
 
 
-def _shared_seeds(groups: dict, variant: str, reference: str = "base") -> list[int]:
-    return sorted({r["seed"] for r in groups.get(reference, [])} & {r["seed"] for r in groups.get(variant, [])})
+def _shared_seeds(groups: dict, variant: str) -> list[int]:
+    return sorted({r["seed"] for r in groups.get("base", [])} & {r["seed"] for r in groups.get(variant, [])})
 
 
 def against_base(result: dict, variant: str, budget: str, labels: dict | None = None) -> list[dict]:
@@ -120,22 +120,29 @@ def against_base(result: dict, variant: str, budget: str, labels: dict | None = 
     return out
 
 
-def paired_gains(result: dict, variant: str, budget: str, reference: str = "base") -> dict:
-    """{"knn": [...], "linear": [...]}: the variant minus ``reference`` (default: the base), in points, seed by
-    seed (the seeds both have)."""
+def paired_gains(result: dict, variant: str, budget: str) -> dict:
+    """{"knn": [...], "linear": [...]}: the variant minus the base, in points, seed by seed (the seeds both have)."""
     groups = by_variant(result, budget)
-    seeds = _shared_seeds(groups, variant, reference)
-    pick = {n: {r["seed"]: r for r in groups[n]} for n in (reference, variant)}
-    return {key: [round((pick[variant][s][key] - pick[reference][s][key]) * 100, 1) for s in seeds]
+    seeds = _shared_seeds(groups, variant)
+    pick = {n: {r["seed"]: r for r in groups[n]} for n in ("base", variant)}
+    return {key: [round((pick[variant][s][key] - pick["base"][s][key]) * 100, 1) for s in seeds]
             for key in ("knn", "linear")}
 
 
-def paired_summary(gains: list[float]) -> str:
-    """Seed-by-seed differences read as one figure: "+1.2 ± 0.4 points over 3 seeds", and "(noise)" where the
-    mean is within two standard errors of the differences, or where one seed gives no spread to judge by."""
-    g = np.array(gains, dtype=float)
-    if len(g) < 2:
-        return f"{g.mean():+.1f} points, one seed (no spread: noise until more seeds say otherwise)"
-    sd = g.std(ddof=1)
-    noise = abs(g.mean()) <= 2 * sd / np.sqrt(len(g))
-    return f"{g.mean():+.1f} ± {sd:.1f} points over {len(g)} seeds" + (" (noise)" if noise else "")
+def difference(result: dict, variant: str, reference: str, budget: str) -> dict:
+    """{"knn": text, "linear": text}: the variant's mean minus the reference's, in points, marked "(noise)" where
+    it is within two standard errors of the difference (each side's own seed-to-seed spread). Unpaired: the
+    two may have been measured on different trainings of the same seeds (a run folder trained again on another
+    machine or with other thread settings is not bit-identical)."""
+    groups = by_variant(result, budget)
+    out = {}
+    for key in ("knn", "linear"):
+        a, b = (np.array([r[key] for r in groups[n]]) * 100 for n in (variant, reference))
+        diff = a.mean() - b.mean()
+        text = f"{diff:+.1f} points ({len(a)} and {len(b)} seeds)"
+        if min(len(a), len(b)) < 2:
+            out[key] = text + ", no spread on one side to judge it by"
+            continue
+        se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        out[key] = text + (" (noise)" if abs(diff) <= 2 * se else "")
+    return out
