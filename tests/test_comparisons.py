@@ -105,7 +105,7 @@ def test_a_wide_result_table_is_split_with_its_first_column_in_each_part():
 def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard_errors_is_noise():
     def run(variant, seed, knn, linear):
         return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": 5, "train_s": 1.0, "knn": knn,
-                "linear": linear}
+                "linear": linear, "random_init": {"knn": knn - 0.1, "linear": linear - 0.2}}
 
     result = {"variants": {}, "runs": [run("base", 0, 0.4, 0.50),
                                         run("probe-2x2", 0, 0.40, 0.55), run("probe-2x2", 1, 0.44, 0.53),
@@ -115,3 +115,6 @@ def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard
     assert d["linear"] == "+5.0 points (2 and 2 seeds)"
     assert d["knn"] == "+1.0 points (2 and 2 seeds) (noise)"
     assert "no spread" in sweep.difference(result, "probe-4x4", "base", "3 min")["linear"]
+    result["runs"][-1]["random_init"]["linear"] = 0.38  # at random init 4x4 reads 38.0 and 2x2 34.0: +4.0 of +5.0
+    assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", random_init=True)["linear"] == (
+        "+4.0 points (2 and 2 seeds)")

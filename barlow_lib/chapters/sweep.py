@@ -129,15 +129,17 @@ def paired_gains(result: dict, variant: str, budget: str) -> dict:
             for key in ("knn", "linear")}
 
 
-def difference(result: dict, variant: str, reference: str, budget: str) -> dict:
+def difference(result: dict, variant: str, reference: str, budget: str, random_init: bool = False) -> dict:
     """{"knn": text, "linear": text}: the variant's mean minus the reference's, in points, marked "(noise)" where
     it is within two standard errors of the difference (each side's own seed-to-seed spread). Unpaired: the
     two may have been measured on different trainings of the same seeds (a run folder trained again on another
-    machine or with other thread settings is not bit-identical)."""
+    machine or with other thread settings is not bit-identical). ``random_init``: the same for the runs' networks
+    before training, where both sides measured them."""
     groups = by_variant(result, budget)
     out = {}
     for key in ("knn", "linear"):
-        a, b = (np.array([r[key] for r in groups[n]]) * 100 for n in (variant, reference))
+        a, b = (np.array([r["random_init"][key] if random_init else r[key] for r in groups[n]
+                          if not random_init or "random_init" in r]) * 100 for n in (variant, reference))
         diff = a.mean() - b.mean()
         text = f"{diff:+.1f} points ({len(a)} and {len(b)} seeds)"
         if min(len(a), len(b)) < 2:
