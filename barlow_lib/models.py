@@ -156,21 +156,59 @@ def at_size(backbone: keras.Model, spec: ModelSpec, image_size: int) -> keras.Mo
     return resized
 
 
+def grid_weights(side: int, grid: int):
+    """(grid, side) averaging weights: cell i averages rows floor(i * side / grid) to ceil((i + 1) * side / grid),
+    PyTorch's adaptive average pool. A grid that divides the side gives equal, disjoint windows; one that does
+    not gives windows that overlap by a row (a side of 6 in 4 cells: rows 0-1, 1-2, 3-4, 4-5)."""
+    import numpy as np
+
+    w = np.zeros((grid, side), "float32")
+    for i in range(grid):
+        start, end = i * side // grid, -(-(i + 1) * side // grid)
+        w[i, start:end] = 1.0 / (end - start)
+    return w
+
+
+@keras.saving.register_keras_serializable(package="barlow_lib")
+class GridAverage(layers.Layer):
+    """A (batch, side, side, channels) map averaged over a grid x grid grid of windows (``grid_weights``)."""
+
+    def __init__(self, grid: int, **kwargs):
+        super().__init__(**kwargs)
+        self.grid = grid
+
+    def call(self, x):
+        rows = ops.convert_to_tensor(grid_weights(x.shape[1], self.grid), dtype=x.dtype)
+        cols = ops.convert_to_tensor(grid_weights(x.shape[2], self.grid), dtype=x.dtype)
+        return ops.einsum("bhwc,ih,jw->bijc", x, rows, cols)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], self.grid, self.grid, shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "grid": self.grid}
+
+
 def probed(backbone: keras.Model, spec: ModelSpec) -> keras.Model:
     """The network whose output kNN and the linear probe read: ``backbone`` itself, or (``spec.probe_grid``
     above 1) its last stage's map averaged over a probe_grid x probe_grid grid and flattened, the same
-    weights (at 32 px, the ``cpu`` ResNet-10's 4x4 map of 128 channels gives 512 features with a grid of 2,
-    the shape of the keras-io network's own features).
+    weights (at 32 px, the ``cpu`` ResNet-10's 4x4 map of 128 channels gives 2,048 features with a grid of 4,
+    512 with a grid of 2, the shape of the keras-io network's own features). Images of another size give a
+    map of another side: a grid that does not divide it averages overlapping windows (``grid_weights``), so
+    the features keep their number.
     """
     grid = spec.probe_grid
     if grid == 1:
         return backbone
     last_stage = backbone.get_layer("features").input
     side = last_stage.shape[1]
-    if side is None or side % grid:
-        raise ValueError(f"a {grid}x{grid} probe needs a last-stage map whose side divides by {grid}, got {side} "
-                         "(build the backbone for the images' size: at_size)")
-    x = layers.AveragePooling2D(side // grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
+    if side is None:
+        raise ValueError("a probe grid needs a last stage of known side (build the backbone for the images' "
+                         "size: at_size)")
+    if side % grid == 0:
+        x = layers.AveragePooling2D(side // grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
+    else:
+        x = GridAverage(grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
     x = layers.Flatten(name="probed_features", dtype=_dtype(spec))(x)
     return keras.Model(backbone.input, x, name=f"{backbone.name}_probed")
 

@@ -111,3 +111,28 @@ def test_a_2x2_probe_reads_the_last_stage_averaged_over_four_quadrants():
     np.testing.assert_allclose(got, quadrants.reshape(3, -1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got.reshape(3, 4, -1).mean(1), np.asarray(bb.predict_on_batch(x)), rtol=1e-5,
                                atol=1e-6)  # the four cells average to the global pool the projector reads
+
+
+@pytest.mark.parametrize("size, side", [(48, 6), (16, 2)])
+def test_a_probe_grid_that_does_not_divide_the_map_averages_overlapping_windows(size, side):
+    import keras
+
+    spec = recipes.get("cpu").model.replace(probe_grid=4)
+    bb = models.build_backbone(spec, size)
+    x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 3)).astype(np.float32)
+    stage = np.asarray(keras.Model(bb.input, bb.get_layer("features").input).predict_on_batch(x))
+    assert stage.shape[1:3] == (side, side)
+    windows = [(i * side // 4, -(-(i + 1) * side // 4)) for i in range(4)]  # side 6: 0-2, 1-3, 3-5, 4-6
+    expected = np.stack([np.stack([stage[:, r0:r1, c0:c1].mean(axis=(1, 2)) for c0, c1 in windows], 1)
+                         for r0, r1 in windows], 1)  # (2, 4, 4, C)
+    got = np.asarray(models.probed(bb, spec).predict_on_batch(x))
+    assert got.shape == (2, 16 * stage.shape[-1])
+    np.testing.assert_allclose(got, expected.reshape(2, -1), rtol=1e-5, atol=1e-6)
+
+
+def test_grid_weights_average_each_window_once_and_cover_every_row():
+    for side, grid in ((4, 2), (4, 4), (6, 4), (5, 2), (2, 4)):
+        w = models.grid_weights(side, grid)
+        np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-6)  # each cell is a mean
+        assert (w > 0).any(0).all(), f"a row left out at side {side}, grid {grid}"
+    np.testing.assert_array_equal(models.grid_weights(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])

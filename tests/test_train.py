@@ -134,3 +134,15 @@ def test_a_run_is_evaluated_on_the_features_its_recipe_probes(tmp_path):
     assert 0 <= run.evaluate("knn", ds)["accuracy"] <= 1
     projected = run.evaluate("linear", ds, output="projector")  # the projector still reads the global pool
     assert projected["output"] == "projector"
+
+
+def test_a_probe_grid_that_does_not_divide_the_last_stage_of_own_images_still_trains_and_evaluates(tmp_path):
+    # 40 px images leave the CIFAR stem's last stage 5x5: a 4x4 (or 2x2) probe once stopped the kNN monitor
+    # with a ValueError; it now averages overlapping windows and keeps its 16 cells.
+    ds = data.load("synthetic", limit=128, image_size=40)
+    recipe = recipes.get("smoke").replace(epochs=1, batch_size=32, knn_every=1, model={"probe_grid": 4})
+    run = train.train(recipe, ds, tmp_path / "run", progress=False)
+    assert run.history()["knn_accuracy"][0] is not None  # the monitor ran on the probed features
+    width = run.load_backbone().output.shape[-1]
+    assert run.load_probed().output.shape[-1] == 16 * width
+    assert 0 <= run.evaluate("linear", ds)["accuracy"] <= 1
