@@ -289,8 +289,8 @@ RECIPES = {
         description="A tiny ResNet-10 for tests and the book's build: seconds on a CPU.",
     ),
 }
-# cpu-long: the cpu recipe with one change to its training, the length of its schedule. At every budget the sweeps measured
-# (3 minutes on 2 cores; 7 and 11 minutes' worth in results/gpu-sweep.json), a wider, deeper or
+# cpu-long: the cpu recipe with one change to its training, the length of its schedule. At every budget the
+# sweeps measured (3 minutes on 2 cores; 7 and 11 minutes' worth in results/gpu-sweep.json), a wider, deeper or
 # larger-view network lost to this one at equal cost, and the longer schedule won (combo-x1.5); 160 epochs
 # (the keras-io example's count) are about 80 minutes on 2 quiet cores, a margin under two hours.
 # It keeps the 2x2 probe its record (results/runs/cpu-long) was measured with, until that run is trained

@@ -33,7 +33,7 @@ def test_each_variant_changes_what_it_says_in_the_recipe_it_is_compared_with():
                                         "augment.blur_sigma_min", "augment.blur_sigma_max"}
     # the ImageNet stem's own features are already a flattened 2x2 map: probed as they are
     assert changed("imagenet-stem") == {"model.stem": ["cifar", "imagenet"], "augment.output_size": [16, None],
-                                        "model.probe_grid": [2, 1]}
+                                        "model.probe_grid": [4, 1]}
     assert changed("base") == {}
     assert all(changed(n) for n in ablate.VARIANTS if n != "base")  # no variant is the base in disguise
 
@@ -45,7 +45,7 @@ def test_a_continued_study_builds_its_variants_from_the_base_its_file_started_fr
     assert ablate.variant_recipe(started, "base", 3).model.probe_grid == 1
     assert ablate.changes(ablate.variant_recipe(started, "base", 3), ablate.variant_recipe(started, "imagenet-stem", 3)
                           ) == {"model.stem": ["cifar", "imagenet"], "augment.output_size": [16, None]}
-    assert ablate.variant_recipe("cpu", "base", 3).model.probe_grid == 2  # a new study: today's recipe
+    assert ablate.variant_recipe("cpu", "base", 3).model.probe_grid == 4  # a new study: today's recipe
 
 
 @pytest.mark.integration  # seconds per twin: outside the unit suite

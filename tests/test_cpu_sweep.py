@@ -63,7 +63,8 @@ def test_a_probe_only_variant_is_judged_on_the_base_run_and_shares_its_epochs():
 
 
 def test_a_continued_sweep_keeps_the_base_its_file_started_from():
-    # The cpu recipe took the 2x2 probe after the sweep chose it: the file's base keeps the global pool.
+    # The cpu recipe took the 2x2 probe, then the 4x4, after the sweep chose them: the file's base keeps the
+    # global pool.
     from barlow_lib import recipes
 
     started = recipes.get("cpu").replace(model={"probe_grid": 1}, epochs=24)
