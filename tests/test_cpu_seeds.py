@@ -1,0 +1,74 @@
+"""bench/cpu_seeds.py: a recipe's seeds, each trained and scored, their mean and spread, resumable."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import cpu_seeds  # noqa: E402
+
+
+def test_the_summary_is_the_mean_and_sample_spread_of_the_seeds_in_points():
+    seeds = [{"accuracy": {"knn": 0.60, "linear": 0.70}, "train_seconds": 600},
+             {"accuracy": {"knn": 0.62, "linear": 0.66}, "train_seconds": 660}]
+    s = cpu_seeds.summary(seeds)
+    assert s["knn"] == {"mean": 61.0, "sd": pytest.approx(np.std([60, 62], ddof=1), abs=0.01)}
+    assert s["linear"]["mean"] == 68.0 and s["linear"]["sd"] == pytest.approx(2.83, abs=0.01)
+    assert s["train_minutes"]["mean"] == 10.5
+    assert cpu_seeds.summary(seeds[:1])["knn"]["sd"] is None  # one seed has no spread
+
+
+def test_seeds_are_trained_scored_against_random_init_and_skipped_once_in_the_file(tmp_path):
+    out, work = tmp_path / "seeds.json", tmp_path / "work"
+    cmd = [sys.executable, str(ROOT / "bench" / "cpu_seeds.py"), "--data", "synthetic", "--recipe", "smoke",
+           "--epochs", "1", "--limit", "128", "--work", str(work), "--out", str(out)]
+    subprocess.run([*cmd, "--seeds", "0", "1"], check=True, capture_output=True, cwd=ROOT)
+    result = json.loads(out.read_text())
+    assert [s["seed"] for s in result["seeds"]] == [0, 1]
+    first = result["seeds"][0]
+    assert set(first["accuracy"]) == {"knn", "linear", "knn_random_init", "linear_random_init"}
+    assert first["split"] and first["n_train"] > 0 and first["train_seconds"] > 0
+    assert first["provenance"]["start"]["commit"]
+    assert result["summary"]["knn"]["mean"] == pytest.approx(
+        np.mean([s["accuracy"]["knn"] * 100 for s in result["seeds"]]), abs=0.01)
+    assert result["recipe"]["epochs"] == 1
+    assert [c.split("--seeds")[1] for c in result["command"].split(" && ")] == [" 0 1"]
+
+    again = subprocess.run([*cmd, "--seeds", "1", "2"], check=True, capture_output=True, cwd=ROOT, text=True)
+    result2 = json.loads(out.read_text())
+    assert [s["seed"] for s in result2["seeds"]] == [0, 1, 2]
+    assert result2["seeds"][1] == result["seeds"][1], "seed 1 was in the file: not trained again"
+    assert "seed 1:" not in again.stdout
+    assert [c.split("--seeds")[1] for c in result2["command"].split(" && ")] == [" 0 1", " 1 2"]
+
+    other = subprocess.run([*cmd[:-2], "--epochs", "2", "--out", str(out)] + ["--seeds", "3"], capture_output=True,
+                           text=True, cwd=ROOT)
+    assert other.returncode == 2 and "error:" in other.stderr and "fix:" in other.stderr
+    assert "Traceback" not in other.stderr
+    assert json.loads(out.read_text()) == result2  # the file is left as it was
+
+
+def test_the_books_seed_line_gives_each_probe_its_spread_and_says_where_the_record_stands():
+    from barlow_lib.chapters import seeds
+
+    result = {"recipe": {"name": "cpu"}, "summary": cpu_seeds.summary(
+        [{"accuracy": {"knn": 0.60, "linear": 0.70, "knn_random_init": 0.33, "linear_random_init": 0.46},
+          "train_seconds": 500},
+         {"accuracy": {"knn": 0.62, "linear": 0.72, "knn_random_init": 0.33, "linear_random_init": 0.48},
+          "train_seconds": 520}]),
+        "seeds": [{"seed": 0, "split": "test", "n_train": 50000, "n_eval": 10000,
+                   "accuracy": {"knn": 0.60, "linear": 0.70, "knn_random_init": 0.33, "linear_random_init": 0.46}},
+                  {"seed": 1, "split": "test", "n_train": 50000, "n_eval": 10000, "accuracy": {}}]}
+    rec = {"config": {"seed": 0}, "split": "test", "evaluations": {
+        k: {"accuracy": v} for k, v in result["seeds"][0]["accuracy"].items()}}
+    text = seeds.sentence(result, rec)
+    assert "2 seeds (0, 1)" in text and "kNN 61.0 ± 1.4% (random init 33.0 ± 0.0%)" in text
+    assert "linear 71.0 ± 1.4%" in text and "the same figures to the last digit" in text
+    rec["evaluations"]["linear"]["accuracy"] = 0.705  # the record's run and the file's seed 0 differ
+    assert "trained again" in seeds.sentence(result, rec)
+    rec["config"]["seed"] = 7
+    assert "not among these" in seeds.sentence(result, rec)
