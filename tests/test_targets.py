@@ -38,3 +38,16 @@ def test_without_a_profile_the_roof_target_says_it_was_not_measured(tmp_path, mo
     monkeypatch.setattr(records, "available", lambda: [])
     rows = targets.rows(tmp_path)
     assert all(r["measured"] == "not measured yet" for r in rows)
+
+
+def test_an_accuracy_target_gives_the_recipes_mean_over_seeds_beside_the_records_one_seed(tmp_path, monkeypatch):
+    recs = {"cpu": _rec("cpu", "test", 0.701, 0.619, 899.0)}
+    monkeypatch.setattr(records, "available", lambda: list(recs))
+    monkeypatch.setattr(records, "load", recs.get)
+    (tmp_path / "cpu-seeds.json").write_text(json.dumps({"seeds": [{}, {}, {}], "summary": {
+        "linear": {"mean": 69.6, "sd": 0.5}, "knn": {"mean": 62.3, "sd": 0.4}}}))
+    rows = {r["target"]: r for r in targets.rows(tmp_path) if r["recipe"] == "cpu"}
+    linear, knn = rows["linear probe, test split"], rows["kNN, test split"]
+    assert linear["reached"] == "yes" and linear["over seeds"] == "69.6 ± 0.5% (3 seeds): the mean misses it"
+    assert knn["reached"] == "no" and knn["over seeds"] == "62.3 ± 0.4% (3 seeds): the mean reaches it"
+    assert "over seeds" not in rows["training time on 2 CPU cores"]

@@ -1,13 +1,16 @@
 """The CPU recipes' targets beside what their records and the CPU profile measured (the results page).
 
 Each target is a bound on one number of a result file; a row says what was measured, on which split, and
-whether the target was reached. A target with no file behind it yet says so, never a guess.
+whether the target was reached; an accuracy target of a recipe trained with several seeds (``seeds``) also
+gives their mean and spread, and whether the mean reaches it. A target with no file behind it yet says so,
+never a guess.
 """
 from __future__ import annotations
 
 import json
 
 from .. import records
+from . import seeds
 from .report import RESULTS
 
 PROFILE = "bench-cpu-profile.json"
@@ -51,5 +54,10 @@ def rows(folder=RESULTS) -> list[dict]:
         else:
             row |= {"measured": _fmt(value, unit), "source": source,
                     "reached": "yes" if (value <= -bound if at_most else value >= bound) else "no"}
+        spread = seeds.load(recipe, folder) if where == "record" and path[0] == "evaluations" else None
+        if spread is not None:  # the record is one seed: its recipe's mean and spread over several, if measured
+            mean = spread["summary"][path[1]]["mean"] / 100
+            row["over seeds"] = (f"{seeds.spread(spread, path[1])} ({len(spread['seeds'])} seeds): the mean "
+                                 + ("reaches it" if mean >= bound else "misses it"))
         out.append(row)
     return out
