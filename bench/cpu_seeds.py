@@ -2,13 +2,15 @@
 spread behind its record's one-seed figure.
 
     python bench/cpu_seeds.py --data cifar10-jpeg --recipe cpu --seeds 0 1 2 --out results/cpu-seeds.json
+    python bench/cpu_seeds.py --data cifar10-jpeg --recipe cpu --record cpu --seeds 1 2 --out results/cpu-seeds.json
 
 Each seed trains as ``barlow-twins train --recipe R --data D --seed S`` does, into ``--work/seed-S`` (a run
 killed halfway resumes from its folder; a finished one is only scored), and is scored as its record is: kNN
 and the linear probe on the features the recipe probes, trained and at random init, on the evaluation split
 the data gives (the test split of a folder that has one). Nothing is chosen here: the recipe's settings were
 chosen on a validation split before. The result file is rewritten whole after each seed (a kill leaves the
-previous complete file), seeds already in it are skipped, and ``command`` chains every command that added
+previous complete file), seeds already in it are skipped (``--record NAME`` counts a record of the recipe
+as its seed, its figures read from the record), and ``command`` chains every command that added
 seeds, in order.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import _common  # quiets TensorFlow; the command line a result file records
 import numpy as np
-from barlow_lib import data, provenance, recipes, train
+from barlow_lib import data, provenance, recipes, records, train
 from barlow_lib.errors import BarlowError
 from barlow_lib.files import read_json, write_json
 
@@ -44,6 +46,22 @@ def summary(seeds: list[dict]) -> dict:
     return out
 
 
+def from_record(result: dict, name: str, recipe) -> None:
+    """Count the record ``name`` (results/runs/NAME) as its seed: its figures read from it, not measured again."""
+    rec = records.load(name)
+    if rec is None or rec["config"]["recipe"] != recipe.to_dict():
+        raise BarlowError(f"{name!r} is not a record of today's {recipe.name!r} recipe.",
+                          f"name a record in results/runs/ that `--recipe {recipe.name}` wrote, or drop --record")
+    seed = rec["config"]["seed"]
+    result["seeds"] = [s for s in result["seeds"] if s["seed"] != seed] + [{
+        "seed": seed, "split": rec["split"], "n_train": rec["n_train"], "n_eval": rec["n_eval"],
+        "train_seconds": rec["train_seconds"], "record": name,
+        "accuracy": {f"{p}{suffix}": rec["evaluations"][f"{p}{suffix}"]["accuracy"]
+                     for suffix in ("", "_random_init") for p in PROTOCOLS},
+        "provenance": rec["provenance"]["run"]}]
+    result["seeds"].sort(key=lambda s: s["seed"])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="a folder with train/ and test/ (cifar10-jpeg), or cifar10")
@@ -52,6 +70,8 @@ def main(argv=None):
     p.add_argument("--work", default="runs/cpu-seeds", help="one run folder per seed")
     p.add_argument("--epochs", type=int, help="default: the recipe's (fewer: a smoke-scale check of the script)")
     p.add_argument("--limit", type=int, help="training images (default: all)")
+    p.add_argument("--record", help="a record of the recipe (results/runs/NAME) that counts as its seed, read "
+                                    "from it instead of trained and scored again")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     _common.run_locked(args.work, lambda: seeds(args))  # error:/fix: lines; one process per --work
@@ -66,6 +86,8 @@ def seeds(args):
         raise BarlowError(f"{out} holds seeds of another {args.recipe!r} recipe than today's.",
                           "write to another --out, or delete that file to start again")
     started = time.perf_counter()
+    if args.record:
+        from_record(result, args.record, recipe)
     for seed in args.seeds:
         if any(s["seed"] == seed for s in result["seeds"]):
             continue

@@ -72,3 +72,29 @@ def test_the_books_seed_line_gives_each_probe_its_spread_and_says_where_the_reco
     assert "trained again" in seeds.sentence(result, rec)
     rec["config"]["seed"] = 7
     assert "not among these" in seeds.sentence(result, rec)
+
+
+def test_a_record_of_the_recipe_counts_as_its_seed_read_not_measured_again(tmp_path, monkeypatch):
+    from barlow_lib import recipes, records
+
+    recipe = recipes.get("smoke").replace(epochs=1)
+    folder = tmp_path / "records" / "smoke-record"
+    folder.mkdir(parents=True)
+    accuracy = {"knn": 0.41, "knn_random_init": 0.2, "linear": 0.52, "linear_random_init": 0.3}
+    (folder / "record.json").write_text(json.dumps({
+        "config": {"recipe": recipe.to_dict(), "seed": 5}, "split": "test", "n_train": 100, "n_eval": 50,
+        "train_seconds": 12.0, "evaluations": {k: {"accuracy": v} for k, v in accuracy.items()},
+        "provenance": {"run": {"start": {"commit": "abc"}}}}))
+    np.savez(folder / "arrays.npz")
+    monkeypatch.setenv("BARLOW_RECORDS", str(tmp_path / "records"))
+    result = {"recipe": recipe.to_dict(), "seeds": [{"seed": 1}, {"seed": 5, "stale": True}]}
+    cpu_seeds.from_record(result, "smoke-record", recipe)
+    assert [s["seed"] for s in result["seeds"]] == [1, 5]
+    five = result["seeds"][1]
+    assert five["accuracy"] == accuracy and five["record"] == "smoke-record" and "stale" not in five
+    assert five["train_seconds"] == 12.0 and five["provenance"] == {"start": {"commit": "abc"}}
+    with pytest.raises(cpu_seeds.BarlowError, match="not a record of today's"):
+        cpu_seeds.from_record(result, "smoke-record", recipe.replace(epochs=2))
+    with pytest.raises(cpu_seeds.BarlowError, match="not a record"):
+        cpu_seeds.from_record(result, "no-such-record", recipe)
+    assert records.load("smoke-record") is not None
