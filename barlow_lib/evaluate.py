@@ -90,8 +90,11 @@ def nearest_neighbours(train_features, query_features, k: int = 8) -> np.ndarray
     return np.take_along_axis(top, np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1), axis=1)
 
 
-def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol: float = 1e-6):
-    """Minimise mean cross-entropy + (l2 / 2) ||W||^2 by L-BFGS; returns (W, b, final objective)."""
+def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol: float = 1e-6, start=None):
+    """Minimise mean cross-entropy + (l2 / 2) ||W||^2 by L-BFGS; returns (W, b, final objective).
+
+    ``start``: (W, b) to start from instead of zeros (a nearby problem's solution: the problem is strictly
+    convex, so the minimum is the same, reached in fewer steps)."""
     x = np.asarray(x, np.float64)  # once: float32 features would be cast again in every product below
     n, d = x.shape
     onehot = np.eye(n_classes)[y]
@@ -106,12 +109,14 @@ def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol
         g = (p - onehot) / n
         return value, np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(0)])
 
-    theta = lbfgs(objective, np.zeros(d * n_classes + n_classes), max_iter=max_iter, tol=tol)
+    theta = np.zeros(d * n_classes + n_classes) if start is None else np.concatenate(
+        [np.asarray(start[0], np.float64).ravel(), np.asarray(start[1], np.float64)])
+    theta = lbfgs(objective, theta, max_iter=max_iter, tol=tol)
     value, _ = objective(theta)
     return theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes:], float(value)
 
 
-def lbfgs(fun, theta, max_iter: int = 500, memory: int = 10, tol: float = 1e-6):
+def lbfgs(fun, theta, max_iter: int = 500, memory: int = 30, tol: float = 1e-6):
     """Limited-memory BFGS with a backtracking (Armijo) line search, for smooth convex ``fun`` -> (value, grad)."""
     value, grad = fun(theta)
     s_hist, y_hist = [], []
@@ -152,7 +157,9 @@ def linear_probe(train_features, train_labels, test_features, test_labels=None, 
     """Logistic regression on frozen, standardised features; returns (accuracy, predicted labels, chosen l2).
 
     ``l2=None`` picks the strength from ``L2_GRID`` by accuracy on a random tenth of the training set, then
-    refits on all of it.
+    refits on all of it. The candidates are fitted from the strongest penalty to the weakest, each starting
+    from the previous one's weights, and the refit from the chosen candidate's: the same minima as fits from
+    zero, in fewer steps (with 2,048 features, weak penalties took hundreds of steps from zero).
     """
     n_classes = n_classes or int(max(train_labels.max(), -1 if test_labels is None else test_labels.max())) + 1
     mean, std = train_features.mean(0), train_features.std(0) + 1e-6
@@ -164,12 +171,16 @@ def linear_probe(train_features, train_labels, test_features, test_labels=None, 
     if l2 is None:
         order = np.random.default_rng(seed).permutation(len(xtr))
         held, fit = order[: max(1, len(xtr) // 10)], order[max(1, len(xtr) // 10):]
-        scores = []
-        for candidate in L2_GRID:
-            w, b, _ = softmax_regression(xtr[fit], train_labels[fit], n_classes, candidate)
-            scores.append(np.mean((xtr[held] @ w + b).argmax(1) == train_labels[held]))
-        l2 = L2_GRID[int(np.argmax(scores))]
-    w, b, _ = softmax_regression(xtr, train_labels, n_classes, l2)
+        scores, fitted, start = {}, {}, None
+        for candidate in sorted(L2_GRID, reverse=True):
+            w, b, _ = softmax_regression(xtr[fit], train_labels[fit], n_classes, candidate, start=start)
+            scores[candidate], fitted[candidate], start = np.mean((xtr[held] @ w + b).argmax(1) ==
+                                                                  train_labels[held]), (w, b), (w, b)
+        l2 = L2_GRID[int(np.argmax([scores[c] for c in L2_GRID]))]  # ties: the first in L2_GRID, as before
+        start = fitted[l2]
+    else:
+        start = None
+    w, b, _ = softmax_regression(xtr, train_labels, n_classes, l2, start=start)
     pred = (xte @ w + b).argmax(1)
     acc = float(np.mean(pred == test_labels)) if test_labels is not None else float("nan")
     return acc, pred, l2
