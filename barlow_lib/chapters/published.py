@@ -46,7 +46,7 @@ def _network(config: dict) -> str:
 
 def _probed(config: dict) -> str:
     grid = config["recipe"]["model"].get("probe_grid", 1)  # records written before the setting: the global pool
-    return "the backbone" if grid == 1 else f"the backbone's last stage averaged to {grid}x{grid}"
+    return "the backbone" if grid == 1 else f"the backbone's last stage on a {grid}x{grid} grid"
 
 
 def record_row(name: str, rec) -> dict:
