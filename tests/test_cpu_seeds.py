@@ -66,7 +66,7 @@ def test_the_books_seed_line_gives_each_probe_its_spread_and_says_where_the_reco
     rec = {"config": {"seed": 0}, "split": "test", "evaluations": {
         k: {"accuracy": v} for k, v in result["seeds"][0]["accuracy"].items()}}
     text = seeds.sentence(result, rec)
-    assert "2 seeds (0, 1)" in text and "kNN 61.0 ± 1.4% (random init 33.0 ± 0.0%)" in text
+    assert "2 seeds (0, 1)" in text and "kNN 61.0 ± 1.4% (random init 33.0 ± 0.00%)" in text
     assert "linear 71.0 ± 1.4%" in text and "the same figures to the last digit" in text
     rec["evaluations"]["linear"]["accuracy"] = 0.705  # the record's run and the file's seed 0 differ
     assert "trained again" in seeds.sentence(result, rec)
@@ -98,3 +98,10 @@ def test_a_record_of_the_recipe_counts_as_its_seed_read_not_measured_again(tmp_p
     with pytest.raises(cpu_seeds.BarlowError, match="not a record"):
         cpu_seeds.from_record(result, "no-such-record", recipe)
     assert records.load("smoke-record") is not None
+
+
+def test_a_spread_under_a_tenth_of_a_point_does_not_read_as_none():
+    from barlow_lib.chapters import seeds
+
+    result = {"summary": {"linear": {"mean": 70.98, "sd": 0.04}, "knn": {"mean": 60.06, "sd": None}}}
+    assert seeds.spread(result, "linear") == "71.0 ± 0.04%" and seeds.spread(result, "knn") == "60.1%"

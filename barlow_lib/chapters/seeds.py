@@ -16,9 +16,12 @@ def load(recipe: str = "cpu", folder=RESULTS) -> dict | None:
 
 
 def spread(result: dict, key: str) -> str:
-    """"70.9 ± 0.4%": the mean and standard deviation over the seeds (the mean alone for one seed)."""
+    """"70.9 ± 0.4%": the mean and standard deviation over the seeds (the mean alone for one seed; a spread
+    under 0.1 point keeps two decimals, so that it does not read as none)."""
     s = result["summary"][key]
-    return f"{s['mean']:.1f}%" if s["sd"] is None else f"{s['mean']:.1f} ± {s['sd']:.1f}%"
+    if s["sd"] is None:
+        return f"{s['mean']:.1f}%"
+    return f"{s['mean']:.1f} ± {s['sd']:.{2 if s['sd'] < 0.1 else 1}f}%"
 
 
 def same_as_record(result: dict, rec: dict | None) -> bool:
