@@ -10,6 +10,12 @@ import pytest
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import cpu_seeds  # noqa: E402
+from barlow_lib import records  # noqa: E402
+
+
+class FakeRecord(records.Record):
+    def __init__(self, data, name="cpu"):
+        self.data, self.arrays, self.name = data, {}, name
 
 
 def test_the_summary_is_the_mean_and_sample_spread_of_the_seeds_in_points():
@@ -63,11 +69,14 @@ def test_the_books_seed_line_gives_each_probe_its_spread_and_says_where_the_reco
         "seeds": [{"seed": 0, "split": "test", "n_train": 50000, "n_eval": 10000,
                    "accuracy": {"knn": 0.60, "linear": 0.70, "knn_random_init": 0.33, "linear_random_init": 0.46}},
                   {"seed": 1, "split": "test", "n_train": 50000, "n_eval": 10000, "accuracy": {}}]}
-    rec = {"config": {"seed": 0}, "split": "test", "evaluations": {
-        k: {"accuracy": v} for k, v in result["seeds"][0]["accuracy"].items()}}
+    rec = FakeRecord({"config": {"seed": 0}, "split": "test", "evaluations": {
+        k: {"accuracy": v} for k, v in result["seeds"][0]["accuracy"].items()}})
     text = seeds.sentence(result, rec)
     assert "2 seeds (0, 1)" in text and "kNN 61.0 ± 1.4% (random init 33.0 ± 0.00%)" in text
-    assert "linear 71.0 ± 1.4%" in text and "the same figures to the last digit" in text
+    assert "linear 71.0 ± 1.4%" in text and "the same figures to the last digit" in text  # trained again
+    result["seeds"][0]["record"] = "cpu"  # counted from the record (--record): read, not a reproduction
+    assert "the record itself, its figures read from the record" in seeds.sentence(result, rec)
+    del result["seeds"][0]["record"]
     rec["evaluations"]["linear"]["accuracy"] = 0.705  # the record's run and the file's seed 0 differ
     assert "trained again" in seeds.sentence(result, rec)
     rec["config"]["seed"] = 7

@@ -47,7 +47,10 @@ def sentence(result: dict, rec: dict | None = None) -> str:
             f"{result['summary']['train_minutes']['mean']:.1f} min of training per seed on average.")
     if rec is not None:
         seed = rec["config"]["seed"]
-        if same_as_record(result, rec):
+        mine = next((s for s in seeds if s["seed"] == seed), {})
+        if mine.get("record") == rec.name and same_as_record(result, rec):
+            text += f" Seed {seed} is the record itself, its figures read from the record (not trained again)."
+        elif same_as_record(result, rec):
             text += f" Seed {seed} is the record's run: the same figures to the last digit."
         elif any(s["seed"] == seed for s in seeds):
             text += (f" Seed {seed} here is the record's seed trained again, which did not reproduce the record's "
