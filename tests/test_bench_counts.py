@@ -33,3 +33,33 @@ def test_the_profile_splits_a_step_into_pieces_that_add_up_to_it():
     assert row["backward ms"] == 110.0 and row["rest ms"] == 10.0  # 200 - 10 - 160 - 20
     assert row["views ms"] + row["forward ms"] + row["backward ms"] + row["update ms"] + row["rest ms"] == 200.0
     assert row["train path GFLOP/s"] == 80.0 and row["train path % of fp32 roof"] == 40.0
+
+
+@pytest.mark.integration  # builds the network: seconds, outside the unit suite
+def test_the_layer_profile_counts_every_flop_of_the_network_once():
+    import cpu_layers
+
+    r = recipes.get("cpu")
+    twin = models.build_twin(r)
+    shapes = cpu_layers.layer_shapes(twin.backbone) + cpu_layers.layer_shapes(twin.projector)
+    assert shapes[0][0] == "conv" and shapes[0][1] == (16, 16, 3)  # the stem, on a 16 px view
+    counted = sum(cpu_layers.flops(*s, batch=1) for s in shapes)
+    assert counted == models.forward_flops(twin.backbone) + models.forward_flops(twin.projector)
+    assert cpu_layers.describe(*shapes[0]).startswith("conv 3x3/1 on 16x16x3 ->")
+
+
+@pytest.mark.integration  # times every layer of the smoke network: half a minute
+def test_the_layer_profile_runs_and_writes_its_bound_beside_the_training_path(tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "layers.json"
+    subprocess.run([sys.executable, "bench/cpu_layers.py", "--recipe", "smoke", "--steps", "1", "--out", str(out)],
+                   check=True, capture_output=True, cwd=Path(__file__).parents[1])
+    result = json.loads(out.read_text())
+    s = result["summary"]
+    assert s["layers alone: % of fp32 roof (the bound)"] > 0 and s["training path: % of fp32 roof"] > 0
+    assert sum(r["copies"] for r in result["rows"]) >= 4  # stem, blocks, projector
+    assert s["GFLOP per step (the layers above)"] == pytest.approx(sum(r["GFLOP per step"] for r in result["rows"]),
+                                                                    abs=0.01)
+    assert result["command"].startswith("python bench/cpu_layers.py")
