@@ -9,8 +9,9 @@ batch, forward and backward (gradients of the input and the kernel, as training 
 none of its input), both views side by side as the training step runs them, with the library's thread
 settings. Summed over the network, those times give the **layers-alone bound**: the GFLOP/s the step would
 reach if everything that counts no FLOPs were free. Beside it, in the same process, the training path
-(whole epochs through ``train.train_epoch``, what `barlow-twins train` runs); and, in a process at
-TensorFlow's default threads, the float32 matmul roof. Every figure is a share of that one roof.
+(whole epochs through ``train.train_epoch``, what `barlow-twins train` runs) and two 2048^3 float32 products
+side by side, the large-product speed of the library's threads; and, in a process at TensorFlow's default
+threads, the float32 matmul roof the records and the CPU target use. Shares are given of both.
 
 If the bound itself falls short of a target share of the roof, no scheduling of the step reaches it with
 these kernels: the narrow layers' own speed is the limit. The gap between the bound and the training path is
@@ -67,8 +68,10 @@ def flops(kind: str, shape: tuple, settings: tuple, batch: int) -> float:
     return 2.0 * ho * wo * kh * kw * c * filters * batch
 
 
-def time_layer(kind, shape, settings, batch, first: bool, steps: int) -> float:
-    """Median seconds of the layer's forward and backward pass on both views side by side."""
+def layer_pass(kind, shape, settings, batch, first: bool):
+    """The layer's forward and backward pass on both views side by side, compiled, its inputs and its weight:
+    each view gives the forward's value (so that the forward is computed, not pruned) and the gradients training
+    takes."""
     import numpy as np
     import tensorflow as tf
 
@@ -86,22 +89,33 @@ def time_layer(kind, shape, settings, batch, first: bool, steps: int) -> float:
         def apply(x):
             return tf.nn.conv2d(x, w, stride, padding.upper())
 
+    ys = [tf.constant(rng.standard_normal(apply(x).shape), tf.float32) for x in xs]  # upstream gradients
+
     @tf.function
-    def both_views(a, b):
+    def both_views(a, b, ga, gb):
         out = []
-        for x in (a, b):  # independent: the inter-op pool runs them side by side, as in the step
+        for x, g in ((a, ga), (b, gb)):  # independent: the inter-op pool runs them side by side, as in the step
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                y = apply(x)
+                value = tf.reduce_sum(apply(x) * g)  # the forward's output is used: it cannot be pruned
             wrt = [w] if first else [w, x]  # the stem takes no gradient of its input (the images)
-            out.append(tape.gradient(y, wrt, output_gradients=tf.ones_like(y)))
+            out.append((value, tape.gradient(value, wrt)))
         return out
 
-    both_views(*xs)  # compiles
+    return both_views, (*xs, *ys), w
+
+
+def time_layer(kind, shape, settings, batch, first: bool, steps: int) -> float:
+    """Median seconds of :func:`layer_pass` after a compiling call."""
+    import numpy as np
+    import tensorflow as tf
+
+    fn, args, _ = layer_pass(kind, shape, settings, batch, first)
+    fn(*args)  # compiles
     times = []
     for _ in range(steps):
         t = time.perf_counter()
-        tf.nest.map_structure(lambda v: v.numpy(), both_views(*xs))
+        tf.nest.map_structure(lambda v: v.numpy(), fn(*args))
         times.append(time.perf_counter() - t)
     return float(np.median(times))
 
@@ -128,11 +142,18 @@ def measure(recipe_name: str, steps: int) -> dict:
         if key == shapes[0]:
             layers[-1]["gflop"] *= 2 / 3
     rng = np.random.default_rng(0)
+    pair = [tf.constant(rng.standard_normal((2048, 2048)), tf.float32) for _ in range(2)]
+
+    @tf.function
+    def two_products(a, b):  # independent, as the two views are
+        return tf.matmul(a, a), tf.matmul(b, b)
+
+    pair_roof = 2 * 2 * 2048 ** 3 / 1e9 / _common.best_time(lambda: [x.numpy() for x in two_products(*pair)], 3)
     images = rng.integers(0, 255, (16 * b, 32, 32, 3), dtype=np.uint8)
     path = epoch_path(recipe, recipe.model.precision, images, augment.draw_noise(rng, len(images)), None,
                       use_fit=False)
-    return {"layers": layers, "path_seconds": path, "step_gflop": step_gflop(recipe, b), "batch": b,
-            "threads": hardware.threads_in_use(tf)}
+    return {"layers": layers, "path_seconds": path, "pair_roof": pair_roof, "step_gflop": step_gflop(recipe, b),
+            "batch": b, "threads": hardware.threads_in_use(tf)}
 
 
 def main():
@@ -171,10 +192,13 @@ def main():
         "threads of the layer and training-path process": m["threads"],
         "GFLOP per step (the training path's count)": round(m["step_gflop"], 2),
         "GFLOP per step (the layers above)": round(gflop, 2),
+        "two 2048^3 products side by side at the layer process's threads (GFLOP/s)": round(m["pair_roof"], 1),
         "layers alone: ms per step": round(1000 * seconds, 1),
         "layers alone: % of fp32 roof (the bound)": round(100 * gflop / seconds / roof, 1),
         "training path: ms per step": round(1000 * m["path_seconds"], 1),
         "training path: % of fp32 roof": round(100 * path_gflops / roof, 1),
+        "layers alone: % of the side-by-side products": round(100 * gflop / seconds / m["pair_roof"], 1),
+        "training path: % of the side-by-side products": round(100 * path_gflops / m["pair_roof"], 1),
         "share of the step's FLOPs in layers under half the roof": round(below / gflop, 3),
         "share of the training path's time outside the layers": round(1 - seconds / m["path_seconds"], 3),
     }

@@ -63,3 +63,20 @@ def test_the_layer_profile_runs_and_writes_its_bound_beside_the_training_path(tm
     assert s["GFLOP per step (the layers above)"] == pytest.approx(sum(r["GFLOP per step"] for r in result["rows"]),
                                                                     abs=0.01)
     assert result["command"].startswith("python bench/cpu_layers.py")
+
+
+def test_the_timed_layer_pass_computes_the_forward_and_the_gradients_training_takes():
+    import cpu_layers
+    import numpy as np
+    import tensorflow as tf
+
+    conv = ("conv", (8, 8, 4), (3, 3, 6, 1, "same"))
+    fn, (a, b, ga, gb), w = cpu_layers.layer_pass(*conv, batch=2, first=False)
+    (value_a, grads_a), _ = fn(a, b, ga, gb)
+    expected = tf.reduce_sum(tf.nn.conv2d(a, w, 1, "SAME") * ga)
+    np.testing.assert_allclose(value_a.numpy(), expected.numpy(), rtol=1e-4)  # the forward ran (not pruned)
+    assert len(grads_a) == 2 and grads_a[1].shape == a.shape  # kernel and input gradients
+    stem_fn, stem_args, _ = cpu_layers.layer_pass(*conv, batch=2, first=True)
+    assert len(stem_fn(*stem_args)[0][1]) == 1  # the stem: the kernel's gradient only
+    dense_fn, dense_args, _ = cpu_layers.layer_pass("dense", (16,), (32,), batch=3, first=False)
+    assert dense_fn(*dense_args)[1][1][0].shape == (16, 32)
