@@ -20,7 +20,9 @@ def test_each_target_is_read_from_its_own_file_and_judged_on_the_right_side_of_i
                                                                               0.9, 60.0)}
     monkeypatch.setattr(records, "available", lambda: list(recs))
     monkeypatch.setattr(records, "load", recs.get)
-    (tmp_path / targets.PROFILE).write_text(json.dumps({"summary": {targets.PROFILE_KEY: 65.0}}))
+    (tmp_path / targets.PROFILE).write_text(json.dumps({"summary": {  # as bench/cpu_profile.py names them
+        "the library's default threads (intra-op 1, inter-op 2): the training path as % of the float32 roof": 65.0,
+        "fastest: TensorFlow's default threads: the training path as % of the float32 roof": 70.0}}))
     rows = {(r["recipe"], r["target"]): r for r in targets.rows(tmp_path)}
     cpu = {t: r for (recipe, t), r in rows.items() if recipe == "cpu"}
     assert cpu["linear probe, test split"]["reached"] == "yes"  # 70.1% >= 70%
@@ -29,6 +31,7 @@ def test_each_target_is_read_from_its_own_file_and_judged_on_the_right_side_of_i
     assert cpu["training time on 2 CPU cores"]["bound"] == "at most 15.0 min"
     profile = cpu["the training path's GFLOP/s as a share of the float32 matmul roof"]
     assert profile["reached"] == "yes" and profile["source"] == f"results/{targets.PROFILE}"
+    assert profile["measured"] == "65.0%"  # the library's threads, what training runs, not the fastest setting
     # a validation-split record is not a test-split figure: cpu-long stays unmeasured
     long = [r for (recipe, _), r in rows.items() if recipe == "cpu-long"]
     assert long and all(r["measured"] == "not measured yet" and r["reached"] == "" for r in long)
@@ -51,3 +54,21 @@ def test_an_accuracy_target_gives_the_recipes_mean_over_seeds_beside_the_records
     assert linear["reached"] == "yes" and linear["over seeds"] == "69.6 ± 0.5% (3 seeds): the mean misses it"
     assert knn["reached"] == "no" and knn["over seeds"] == "62.3 ± 0.4% (3 seeds): the mean reaches it"
     assert "over seeds" not in rows["training time on 2 CPU cores"]
+
+
+def test_the_layer_bound_says_whether_the_layers_alone_could_reach_the_roof_target(tmp_path):
+    assert targets.layer_bound(tmp_path) is None  # no file: nothing claimed
+
+    def bound(layers, path):
+        (tmp_path / targets.LAYERS).write_text(json.dumps({"summary": {
+            "layers alone: % of fp32 roof (the bound)": layers, "training path: % of fp32 roof": path,
+            "share of the step's FLOPs in layers under half the roof": 0.25,
+            "share of the training path's time outside the layers": 0.3}}))
+        return targets.layer_bound(tmp_path)
+
+    below = bound(61.2, 55.0)
+    assert "61.2% of the float32 roof" in below and "reaches 55.0%" in below and "25% of the step's FLOPs" in below
+    assert "would stay under the 65% target" in below and "would reach" not in below
+    above = bound(80.0, 55.0)
+    assert "would reach the 65% target" in above and "30% of the training path's time" in above
+    assert "fall under 19% of it" in above  # 1 - 65/80: the outside share at which the step reaches 65%

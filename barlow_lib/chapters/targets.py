@@ -14,7 +14,17 @@ from . import seeds
 from .report import RESULTS
 
 PROFILE = "bench-cpu-profile.json"
-PROFILE_KEY = "fastest: the library's default threads: the training path as % of the float32 roof"
+PROFILE_KEY = "the library's default threads: the training path as % of the float32 roof"
+# bench/cpu_profile.py names the threads it ran with inside the key: "the library's default threads (intra-op 1,
+# inter-op 2): the training path ...". The target is the path `barlow-twins train` runs, at the library's
+# threads whatever they are, not the fastest setting of the profile.
+_PROFILE_KEY_PARTS = ("the library's default threads (", "): the training path as % of the float32 roof")
+
+
+def profile_share(summary: dict) -> float | None:
+    """The training path's share of the roof at the library's default threads, from a CPU profile's summary."""
+    start, end = _PROFILE_KEY_PARTS
+    return next((v for k, v in summary.items() if k.startswith(start) and k.endswith(end)), None)
 # (recipe, what, where: "record" or the profile, key path in it, bound (negative: at most), unit)
 TARGETS = (
     ("cpu", "linear probe, test split", "record", ("evaluations", "linear", "accuracy"), 0.70, "%"),
@@ -40,7 +50,8 @@ def rows(folder=RESULTS) -> list[dict]:
         if rec is not None and rec["split"] == "test":  # targets are on the test split only
             found.setdefault((rec["recipe"], "record"), (f"record `{name}`", rec.data))
     if (folder / PROFILE).exists():
-        found[("cpu", PROFILE)] = (f"results/{PROFILE}", json.loads((folder / PROFILE).read_text()))
+        profile = json.loads((folder / PROFILE).read_text())
+        found[("cpu", PROFILE)] = (f"results/{PROFILE}", {"summary": {PROFILE_KEY: profile_share(profile["summary"])}})
     out = []
     for recipe, what, where, path, bound, unit in TARGETS:
         source, value = found.get((recipe, where), ("", None))
@@ -61,3 +72,32 @@ def rows(folder=RESULTS) -> list[dict]:
                                  + ("reaches it" if mean >= bound else "misses it"))
         out.append(row)
     return out
+
+
+LAYERS = "bench-cpu-layers.json"
+
+
+def layer_bound(folder=RESULTS) -> str | None:
+    """What the per-layer profile says about the GFLOP/s target: the share of the roof the network's layers
+    reach alone (the most any scheduling of the step could reach with these kernels) beside the training path
+    in the same run; None without the file."""
+    if not (folder / LAYERS).exists():
+        return None
+    s = json.loads((folder / LAYERS).read_text())["summary"]
+    target = next(t[4] for t in TARGETS if t[2] == PROFILE)
+    bound, path = s["layers alone: % of fp32 roof (the bound)"], s["training path: % of fp32 roof"]
+    slow = s["share of the step's FLOPs in layers under half the roof"]
+    outside = s["share of the training path's time outside the layers"]
+    text = (f"Timed alone at their own shapes, forward and backward, the `cpu` network's convolutions and dense "
+            f"layers reach {bound:.1f}% of the float32 roof measured beside them (`{LAYERS}`), with "
+            f"{slow:.0%} of the step's FLOPs in layers "
+            f"that run under half the roof; the training path, in the same run, reaches {path:.1f}%. ")
+    if bound < target:
+        return text + (f"Even with everything that counts no FLOPs made free, the step would stay under the "
+                       f"{target:.0f}% target: the narrow layers' own speed on this CPU is the limit, not the "
+                       f"step around them.")
+    needed = 1 - target / bound  # the outside share at which the layers' speed gives the target exactly
+    return text + (f"The layers alone would reach the {target:.0f}% target, so what holds the step below it is "
+                   f"the work outside them: {outside:.0%} of the training path's time (batch normalisation, "
+                   f"activations, the loss, the update, the step's own overhead), which would have to fall "
+                   f"under {needed:.0%} of it for the step to reach the target.")
