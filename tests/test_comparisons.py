@@ -57,6 +57,18 @@ def test_a_difference_within_the_base_s_noise_is_called_noise():
     assert wide["linear vs base"] == "+0.5 (noise)"
 
 
+def test_the_narrow_sweep_table_folds_each_difference_into_its_cell_and_keeps_every_figure():
+    result = fake_sweep([run("base", s, 0.60, v) for s, v in enumerate((0.64, 0.66, 0.65))]
+                        + [run("wide", 0, 0.70, 0.655)])
+    wide_rows = sweep.rows(result, "3 min")
+    narrow = sweep.narrow(wide_rows)
+    base, wide = narrow
+    assert list(wide) == ["variant", "epochs", "seeds", "train s", "kNN", "linear", "what it changes"]
+    assert wide["linear"] == "65.5 (+0.5, noise vs base)" and wide["kNN"] == "70.0 (+10.0 vs base)"
+    assert base["linear"] == wide_rows[0]["linear"]  # the base has no difference to fold
+    assert "linear vs base" in wide_rows[1]  # the rows themselves are left as they were
+
+
 def test_a_record_names_its_data_folder_not_the_training_machine_s_path():
     from barlow_lib.chapters import recorded
 
