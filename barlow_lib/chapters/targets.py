@@ -92,7 +92,7 @@ def layer_bound(folder=RESULTS) -> str | None:
             f"layers reach {bound:.1f}% of the float32 roof measured beside them (`{LAYERS}`), with "
             f"{slow:.0%} of the step's FLOPs in layers "
             f"that run under half the roof; the training path, timed in that same run, reaches {path:.1f}% "
-            f"(the table's row above is the profile's own run). ")
+            f"(the GFLOP/s target's row reads the profile's own run, `{PROFILE}`). ")
     if bound < target:
         return text + (f"Even with everything that counts no FLOPs made free, the step would stay under the "
                        f"{target:.0f}% target: the narrow layers' own speed on this CPU is the limit, not the "
