@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from . import augment, console, diagnostics, distribute, evaluate, hardware, models
+from . import augment, console, diagnostics, distribute, evaluate, hardware, models, steps
 from .backends import keras
 from .checkpoint import HISTORY_KEYS
 from .data import Dataset, check_seed
@@ -45,27 +45,25 @@ def epoch_inputs(images: np.ndarray, batch_size: int, seed: int, epoch: int, vie
 
 
 def train_epoch(twin, inputs: dict, batch_size: int, epoch: int, epochs: int, progress: bool) -> float:
-    """One pass of ``train_on_batch`` over the epoch's batches; the mean loss. Stops on a loss that is not a number.
+    """One pass over the epoch's batches (``steps.run_epoch``: the steps queued back to back, their losses read
+    every few steps); the mean loss. Stops on a loss that is not a number, naming its step.
 
     (``Model.fit`` per epoch sets up a data pipeline each time; results/bench-train-step.json times both
     paths, whole epochs of the keras-io recipe.)
     """
-    steps = len(inputs["images"]) // batch_size
-    losses = []
     # a log gets Monitor's one line per epoch instead of a bar
-    with console.bar(steps, f"epoch {epoch}/{epochs}", "step", shown=progress) as bar:
-        for i in range(steps):
-            batch = {k: v[i * batch_size:(i + 1) * batch_size] for k, v in inputs.items()}
-            twin.reset_metrics()  # Keras 3.14's train_on_batch reports a running mean across calls otherwise
-            loss = float(twin.train_on_batch(batch, return_dict=True)["loss"])
-            if not math.isfinite(loss):
-                raise BarlowError(f"the loss became {loss} at epoch {epoch}, step {i + 1}.",
-                                  "train again into a new folder with a lower `learning_rate` (or in float32), "
-                                  "and check the images for NaN: resuming this run repeats its settings and "
-                                  "diverges again")
-            losses.append(loss)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.2f}", refresh=False)
+    with console.bar(len(inputs["images"]) // batch_size, f"epoch {epoch}/{epochs}", "step", shown=progress) as bar:
+        def on_read(first: int, losses: np.ndarray):
+            for i, loss in enumerate(losses, start=first + 1):
+                if not math.isfinite(loss):
+                    raise BarlowError(f"the loss became {loss} at epoch {epoch}, step {i}.",
+                                      "train again into a new folder with a lower `learning_rate` (or in float32), "
+                                      "and check the images for NaN: resuming this run repeats its settings and "
+                                      "diverges again")
+            bar.update(len(losses))
+            bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
+
+        losses = steps.run_epoch(twin, inputs, batch_size, on_read)
     return float(np.mean(losses))
 
 

@@ -136,3 +136,36 @@ def test_grid_weights_average_each_window_once_and_cover_every_row():
         np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-6)  # each cell is a mean
         assert (w > 0).any(0).all(), f"a row left out at side {side}, grid {grid}"
     np.testing.assert_array_equal(models.grid_weights(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
+
+
+@pytest.mark.parametrize("images", [96, 16])  # the first step, then reads of 3 and 2; the first step alone
+def test_an_epoch_gives_the_losses_and_weights_of_train_on_batch_step_by_step(monkeypatch, images):
+    """The epoch loop queues steps without reading each loss, and on JAX writes the weights back only at the
+    end of the epoch: what it trains must be exactly what train_on_batch, step by step, trains."""
+    import keras
+
+    from barlow_lib import steps
+
+    monkeypatch.setattr(steps, "READ_EVERY", 3)  # 96 images, 6 steps: the first alone, then reads of 3 and 2
+    r = recipes.get("smoke").replace(batch_size=16)
+    inputs = train.epoch_inputs(np.random.default_rng(1).integers(0, 255, (images, 32, 32, 3), dtype=np.uint8),
+                                16, seed=0, epoch=0)
+    twins, losses = [], []
+    for queued in (False, True):
+        keras.utils.set_random_seed(0)
+        twin = models.build_twin(r, steps_per_epoch=6)
+        if queued:
+            reads = []
+            losses.append(steps.run_epoch(twin, inputs, 16, lambda first, values: reads.append((first, len(values)))))
+        else:
+            losses.append([])
+            for i in range(images // 16):
+                twin.reset_metrics()
+                batch = {k: v[i * 16:(i + 1) * 16] for k, v in inputs.items()}
+                losses[-1].append(float(twin.train_on_batch(batch, return_dict=True)["loss"]))
+        twins.append(twin)
+    assert losses[1] == losses[0] and len(losses[0]) == images // 16
+    assert reads == {96: [(0, 1), (1, 3), (4, 2)], 16: [(0, 1)]}[images]
+    for a, b in zip(twins[0].variables + twins[0].optimizer.variables,
+                    twins[1].variables + twins[1].optimizer.variables, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), err_msg=a.path)
