@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--devices", type=int, default=1, help="split each batch over N devices (global statistics)")
     s.add_argument("--lr", type=float, help="override the recipe's learning rate")
     s.add_argument("--knn-every", type=int, help="kNN monitor every N epochs (0: off)")
-    s.add_argument("--precision", choices=["float32", "mixed_bfloat16"])
+    s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     s.add_argument("--loss", choices=["barlow_twins", "vicreg"], help="the recipe's loss (default: barlow_twins)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_train)

@@ -3,8 +3,8 @@ precision to compute in.
 
 On a 2-core AVX512-BF16 CPU, XLA made the keras-io recipe's step many times *slower* and mixed bfloat16
 made it faster with the same loss curve (results/bench-train-step.json, written by bench/train_step.py). On
-GPUs XLA fuses the augmentations and BN and is the norm; bfloat16 needs compute capability 8.0 (a Colab T4
-has 7.5 and would emulate it).
+GPUs XLA fuses the augmentations and BN and is the norm; bfloat16 needs compute capability 8.0, and older
+GPUs (a Colab T4 has 7.5) train in mixed float16 with loss scaling instead (``auto_precision``).
 """
 from __future__ import annotations
 
@@ -54,29 +54,58 @@ def resolve_jit(setting):
 
 
 @functools.lru_cache
-def bf16_is_native() -> bool:
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """The first GPU's CUDA compute capability, e.g. (7, 5) for a Colab T4; None without a GPU or where the
+    backend does not report one."""
     from .backends import keras
 
-    if accelerator() == "gpu":
-        if keras.backend.backend() == "tensorflow":
+    if accelerator() != "gpu":
+        return None
+    with muted_stderr():
+        if keras.backend.backend() == "jax":
+            import jax
+
+            reported = next(getattr(d, "compute_capability", None) for d in jax.devices() if d.platform == "gpu")
+        else:
             import tensorflow as tf
 
             gpu = tf.config.list_physical_devices("GPU")[0]
-            return tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0)) >= (8, 0)
-        return True  # JAX on a GPU: assume Ampere or newer
-    if accelerator() == "tpu":
-        return True
+            reported = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+    try:
+        major, minor = (int(x) for x in (reported.split(".") if isinstance(reported, str) else reported))
+    except (TypeError, ValueError):
+        return None
+    return major, minor
+
+
+def cpu_has_bf16() -> bool:
     try:
         return "avx512_bf16" in Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
 
 
+def auto_precision(device: str | None, capability: tuple[int, int] | None, cpu_bf16: bool) -> str:
+    """What ``precision="auto"`` computes in on a ``device`` ('gpu', 'tpu' or None for the CPU).
+
+    bfloat16 where the hardware computes it natively: TPUs, GPUs of compute capability 8.0 (Ampere) or newer
+    (and GPUs that do not report one), CPUs with AVX512-BF16. Older GPUs, such as Colab's free T4 (7.5), have
+    no bfloat16 units but fast float16 ones: mixed float16, with the loss scaled so that small gradients do not
+    vanish in float16 (the twin's optimizer is wrapped in Keras' ``LossScaleOptimizer``); the loss and the
+    cross-correlation stay in float32 (loss.py). Other CPUs: float32.
+    """
+    if device == "tpu":
+        return "mixed_bfloat16"
+    if device == "gpu":
+        return "mixed_bfloat16" if capability is None or capability >= (8, 0) else "mixed_float16"
+    return "mixed_bfloat16" if cpu_bf16 else "float32"
+
+
 def resolve_precision(setting: str) -> str:
-    """``"auto"``: mixed bfloat16 where the hardware computes it natively, float32 elsewhere."""
+    """The dtype policy a ``precision`` setting means on this machine (``auto_precision`` for "auto")."""
     if setting != "auto":
         return setting
-    return "mixed_bfloat16" if bf16_is_native() else "float32"
+    return auto_precision(accelerator(), gpu_compute_capability(), cpu_has_bf16())
 
 
 THREADS_VARIABLE = "BARLOW_THREADS"

@@ -44,8 +44,9 @@ def _basic_block(x, filters, stride, name, *, spec, dtype, sync_bn):
 
 
 def _dtype(spec):
-    """The layers' dtype policy for a spec: mixed bfloat16, or None (Keras' float32)."""
-    return "mixed_bfloat16" if hardware.resolve_precision(spec.precision) == "mixed_bfloat16" else None
+    """The layers' dtype policy for a spec: mixed bfloat16 or float16, or None (Keras' float32)."""
+    policy = hardware.resolve_precision(spec.precision)
+    return policy if policy.startswith("mixed_") else None
 
 
 def build_backbone(spec: ModelSpec, image_size: int | None = 32, *, sync_bn: bool = False,
@@ -233,6 +234,8 @@ def build_twin(recipe, *, sync_bn: bool = False, steps_per_epoch: int | None = N
           "noise": ops.zeros((2, recipe.views, augment.N_NOISE))})
     if steps_per_epoch is not None:
         optimizer = make_optimizer(recipe, steps_per_epoch)
+        if _dtype(spec) == "mixed_float16":  # gradients too small for float16 are kept by scaling the loss
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(twin.trainable_variables)
         twin.compile(optimizer=optimizer, jit_compile=hardware.resolve_jit(recipe.jit_compile))
     return twin

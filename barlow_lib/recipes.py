@@ -28,7 +28,7 @@ CHOICES = {
     "schedule": ("constant", "cosine"),
     "optimizer": ("lamb", "lars"),
     "loss": ("barlow_twins", "vicreg"),
-    "model.precision": ("auto", "float32", "mixed_bfloat16"),
+    "model.precision": ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     "model.stem": ("cifar", "imagenet"),
     "model.depth": tuple(STAGE_BLOCKS),
     "jit_compile": ("auto", True, False),
@@ -57,7 +57,7 @@ class ModelSpec:
     projector: tuple = (2048, 2048, 2048)
     projector_bias: bool = False
     projector_bn: bool = True  # batch normalisation between the projector's layers
-    precision: str = "auto"  # "float32", "mixed_bfloat16", or "auto" (bf16 where native: hardware.py)
+    precision: str = "auto"  # "float32", "mixed_bfloat16", "mixed_float16" or "auto" (hardware.auto_precision)
     # The features kNN and the linear probe read (models.probed): the last stage's map averaged over a
     # probe_grid x probe_grid grid and flattened; 1 is the global average the projector trains on.
     probe_grid: int = 1
