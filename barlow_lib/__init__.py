@@ -3,7 +3,8 @@
 The method
     ``loss`` (the Barlow Twins loss, one screen), ``augment`` (the two views), ``models`` (encoders,
     projector, the twin and its train step), ``optimizer`` (LAMB, warmup, cosine), ``recipes`` (named
-    configurations), ``train`` (resumable pretraining), ``evaluate`` (kNN, linear probe),
+    configurations), ``train`` (resumable pretraining), ``steps`` (an epoch's steps queued without a
+    host round trip each), ``evaluate`` (kNN, linear probe),
     ``supervised`` (the same network trained on labels), ``diagnostics`` (what training does to the
     embedding), ``distribute`` (global-batch statistics on several devices).
 Data
