@@ -53,11 +53,17 @@ def run_epoch(twin, inputs: dict, batch_size: int, on_read: Callable[[int, np.nd
 
 
 def _on_device(inputs: dict) -> dict:
-    """The epoch's arrays on the device, copied once; batch by batch on several devices, which shard each batch
-    as ``train_on_batch`` does."""
-    if keras.backend.backend() == "jax" and keras.distribution.distribution() is not None:
-        return inputs
-    return {k: ops.convert_to_tensor(v) for k, v in inputs.items()}
+    """The epoch's arrays on the device, copied once; left on the host for several devices, which take each
+    batch split over them as ``train_on_batch`` gives it."""
+    if keras.backend.backend() == "jax":
+        return inputs if keras.distribution.distribution() is not None else {
+            k: ops.convert_to_tensor(v) for k, v in inputs.items()}
+    import tensorflow as tf
+
+    if tf.distribute.has_strategy() or not tf.config.list_logical_devices("GPU"):
+        return inputs  # a CPU's tensors are its arrays: nothing to copy
+    with tf.device("/GPU:0"):
+        return {k: tf.identity(v) for k, v in inputs.items()}
 
 
 class _TensorFlowSteps:
