@@ -50,3 +50,11 @@ def test_a_twin_on_a_faked_gpu_computes_in_its_precision_and_scales_the_loss_onl
     assert policy.removeprefix("mixed_") in str(z.dtype)
     value = loss.barlow_twins_loss(z[:, 0], z[:, 1])  # the cross-correlation and the loss in float32
     assert "float32" in str(value.dtype) and np.isfinite(float(value))
+
+
+def test_the_training_chapter_says_what_auto_chose_and_why():
+    from barlow_lib.chapters import start
+
+    assert start.precision_line("auto", "mixed_float16").startswith("mixed_float16 (the recipe's 'auto': this GPU has")
+    assert start.precision_line("float32", "float32") == "float32 (the recipe's setting)"
+    assert set(start.WHY_AUTO) == {hardware.auto_precision(*m) for m, _ in CASES}  # a reason for every choice

@@ -77,12 +77,26 @@ def show_data(ds) -> None:
     print(textwrap.fill(f"Data: {ds.describe(about=False)}", 78, subsequent_indent="  "))
 
 
+WHY_AUTO = {"mixed_bfloat16": "bfloat16 is native here",
+            "mixed_float16": "this GPU has no bfloat16 units: float16, the loss scaled so small gradients survive",
+            "float32": "no fast half precision here"}
+
+
+def precision_line(setting: str, policy: str) -> str:
+    """What the run computes in, and why: the recipe's own setting, or what ``auto`` chose on this machine."""
+    if setting != "auto":
+        return f"{policy} (the recipe's setting)"
+    return f"{policy} (the recipe's 'auto': {WHY_AUTO[policy]})"
+
+
 def check_accelerator(recipe) -> str | None:
-    """Say which accelerator this notebook has; warn before a GPU recipe starts on a CPU."""
+    """Say which accelerator this notebook has and what the recipe computes in on it; warn before a GPU recipe
+    starts on a CPU."""
     from .. import hardware
 
     found = hardware.accelerator()
     print(f"Accelerator: {found or 'none, this runtime computes on its CPU'}")
+    print(f"Precision: {precision_line(recipe.model.precision, hardware.resolve_precision(recipe.model.precision))}")
     if found is None and recipe.name in ("keras-io", "cifar") and recipe.epochs > 30:
         print(f"WARNING: the {recipe.name} recipe is sized for a GPU ({recipe.epochs} epochs). On a CPU it takes "
               "days (table below). In Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
