@@ -72,3 +72,17 @@ def test_the_layer_bound_says_whether_the_layers_alone_could_reach_the_roof_targ
     above = bound(80.0, 55.0)
     assert "would reach the 65% target" in above and "30% of the training path's time" in above
     assert "fall under 19% of it" in above  # 1 - 65/80: the outside share at which the step reaches 65%
+
+
+def test_the_longer_schedule_sentence_reads_the_two_records():
+    from barlow_lib import records
+    from barlow_lib.chapters import targets
+
+    text = targets.longer_schedule()
+    if records.load("cpu") is None or records.load("cpu-long") is None:
+        assert text is None
+        return
+    short, long = records.load("cpu")["evaluations"], records.load("cpu-long")["evaluations"]
+    assert f"{long['linear']['accuracy']:.1%} against {short['linear']['accuracy']:.1%}" in text
+    assert f"{(0.80 - long['linear']['accuracy']) * 100:.1f} points further" in text
+    assert "from epoch 10 to epoch 80" in text  # the monitor's first reading, then half of 160 epochs

@@ -102,3 +102,33 @@ def layer_bound(folder=RESULTS) -> str | None:
                    f"the work outside them: {outside:.0%} of the training path's time (batch normalisation, "
                    f"activations, the loss, the update, the step's own overhead), which would have to fall "
                    f"under {needed:.0%} of it for the step to reach the target.")
+
+
+def longer_schedule(folder=RESULTS) -> str | None:
+    """What training the `cpu` network longer bought, from the two records: the accuracy gained for the extra
+    epochs (not wall time: the two records may have trained on days of different speed), and the kNN monitor's
+    rise over the first and the second half of `cpu-long`'s epochs (how fast more epochs still pay). None
+    unless both records exist on the test split."""
+    short, long = (records.load(n) for n in ("cpu", "cpu-long"))
+    if short is None or long is None or not short["split"] == long["split"] == "test":
+        return None
+    h = long["history"]
+    monitored = [(e, a) for e, a in zip(h["epoch"], h["knn_accuracy"]) if a is not None]
+    half = len(h["epoch"]) // 2
+    at_half = next((a for e, a in monitored if e == half), None)
+    if len(monitored) < 2 or at_half is None:
+        return None
+    (first_epoch, first), (last_epoch, last) = monitored[0], monitored[-1]
+    e_short, e_long = short["evaluations"], long["evaluations"]
+    bound = next(t[4] for t in TARGETS if t[0] == "cpu-long" and t[3][-2] == "linear")
+    gain = {p: (e_long[p]["accuracy"] - e_short[p]["accuracy"]) * 100 for p in ("linear", "knn")}
+    epochs = len(short["history"]["epoch"])
+    return (f"`cpu-long` trains the `cpu` network for {len(h['epoch']) / epochs:.1f} times the epochs "
+            f"({len(h['epoch'])} against {epochs}) and gains {gain['linear']:.1f} "
+            f"points of linear accuracy ({e_long['linear']['accuracy']:.1%} against "
+            f"{e_short['linear']['accuracy']:.1%}) and {gain['knn']:.1f} of kNN; the {bound:.0%} linear target is "
+            f"{(bound - e_long['linear']['accuracy']) * 100:.1f} points further. Its kNN monitor rose "
+            f"{(at_half - first) * 100:.1f} points from epoch {first_epoch} to epoch {half} and "
+            f"{(last - at_half) * 100:.1f} from there to epoch {last_epoch}: each further epoch of this network buys "
+            f"less. What the target would take is a network that learns more per second of training; at the "
+            f"budgets the sweeps measured, no wider or deeper network did (above).")
