@@ -5,7 +5,7 @@ import pytest
 matplotlib.use("Agg")
 
 from barlow_lib import records  # noqa: E402
-from barlow_lib.chapters import published, sweep  # noqa: E402
+from barlow_lib.chapters import published, report, sweep  # noqa: E402
 
 
 def test_every_published_figure_names_its_source_and_what_differs():
@@ -83,7 +83,6 @@ def test_a_record_names_its_data_folder_not_the_training_machine_s_path():
 
 
 def test_a_result_file_s_options_in_prose_are_shown_as_code_not_as_dashes():
-    from barlow_lib.chapters import report
 
     text = report.markdown({"title": "t", "data": "each setting --repeats times, medians of --steps calls"})
     assert "`--repeats` times" in text and "`--steps` calls" in text
@@ -105,7 +104,6 @@ def test_a_variant_beside_the_base_uses_the_seeds_both_have_and_pairs_them():
 
 
 def test_a_wide_result_table_is_split_with_its_first_column_in_each_part():
-    from barlow_lib.chapters import report
 
     rows = [{"setting": "a", "x": 1, "y": 2, "z": 3}, {"setting": "b", "x": 4, "y": 5, "z": 6}]
     text = report.markdown({"title": "t", "rows": rows}, ((("x",), "first note"), (("y", "z"), "second note")))
@@ -130,3 +128,14 @@ def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard
     result["runs"][-1]["random_init"]["linear"] = 0.38  # at random init 4x4 reads 38.0 and 2x2 34.0: +4.0 of +5.0
     assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", random_init=True)["linear"] == (
         "+4.0 points (2 and 2 seeds)")
+
+
+def test_accuracies_kept_as_fractions_are_shown_as_percentages_like_the_prose():
+    result = {"title": "t", "rows": [{"lambda": 0.0051, "kNN": 0.362, "linear": 0.446, "rank": 0.5}],
+              "summary": {"kNN at random init": 0.304, "kNN: b minus a": "+0.003333 (noise)", "recipe": "cpu"}}
+    text = report.markdown(result)
+    assert "| 0.0051 | 36.2% | 44.6% | 0.5 |" in text  # lambda and a non-accuracy column stay as they are
+    assert "- **kNN at random init**: 30.4%" in text
+    assert "- **kNN: b minus a**: +0.33 points (noise)" in text
+    merged = report.merge_same([{"v": "a", "kNN": 0.585}, {"v": "a", "kNN": 0.5864}], ["v"])
+    assert merged[0]["kNN"] == "58.5% to 58.6%"

@@ -40,7 +40,7 @@ def markdown(result: dict, split: tuple = ()) -> str:
     """A result as Markdown: title, table (or ``split`` into several, see ``SPLIT_TABLES``), ratios, the
     command and where it ran."""
     out = [f"### {result.get('title', result.get('name', 'result'))}", ""]
-    rows = result.get("rows") or []
+    rows = [{k: _cell(k, v) for k, v in r.items()} for r in result.get("rows") or []]
     if rows and split:
         first = next(iter(rows[0]))
         for columns, note in split:
@@ -49,7 +49,7 @@ def markdown(result: dict, split: tuple = ()) -> str:
     elif rows:
         out += [tables.markdown(rows, DIGITS), ""]
     for key, value in (result.get("summary") or {}).items():
-        out.append(f"- **{key}**: {_fmt(value)}")
+        out.append(f"- **{key}**: {_fmt(_cell(key, value))}")
     if result.get("summary"):
         out.append("")
     if result.get("command"):
@@ -67,6 +67,21 @@ def markdown(result: dict, split: tuple = ()) -> str:
 
 
 DIGITS = 4  # measured figures: four significant digits below 1, four decimals above
+
+
+ACCURACY = re.compile(r"\b(kNN|linear)\b")  # a column or summary line holding an accuracy, kept as a fraction
+
+
+def _cell(key: str, value):
+    """An accuracy as a percentage (the files keep fractions), so a table reads like the prose beside it: 0.312
+    is 31.2%, a difference "+0.0033 (noise)" is "+0.33 points (noise)"; anything else as it is."""
+    if not ACCURACY.search(key) or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and 0 <= value <= 1:
+        return f"{value:.1%}"
+    if isinstance(value, str) and "minus" in key and (m := re.fullmatch(r"([+-]?\d*\.?\d+)(.*)", value)):
+        return f"{float(m[1]) * 100:+.2f} points{m[2]}"
+    return value
 
 
 def _options_as_code(text: str) -> str:
@@ -154,7 +169,8 @@ def merge_same(rows: list[dict], key: list[str], note: str = "runs") -> list[dic
             values = [g.get(col) for g in group]
             if col not in key and len({str(v) for v in values}) > 1:
                 nums = [v for v in values if isinstance(v, (int, float))]
-                row[col] = f"{_fmt(min(nums))} to {_fmt(max(nums))}" if len(nums) == len(values) else \
+                row[col] = f"{_fmt(_cell(col, min(nums)))} to {_fmt(_cell(col, max(nums)))}" \
+                    if len(nums) == len(values) else \
                     " / ".join(map(str, values))
         if len(group) > 1:
             row[note] = len(group)
