@@ -2,8 +2,9 @@
 
     python bench/cpu_layers.py --out results/bench-cpu-layers.json
 
-A training step is mostly convolutions and dense layers (every FLOP the step counts is theirs) plus work that
-counts no FLOPs: batch normalisation, ReLU, the residual adds, the loss, the optimizer. This script times each
+A training step is mostly convolutions and dense layers (every FLOP the step counts is theirs but the loss's
+cross-correlation product, about a tenth of the `cpu` step's) plus work that counts no FLOPs: batch
+normalisation, ReLU, the residual adds, the rest of the loss, the optimizer. This script times each
 distinct convolution and dense layer of the recipe's network *alone*, at its own shape and the recipe's
 batch, forward and backward (gradients of the input and the kernel, as training takes them; the stem takes
 none of its input), both views side by side as the training step runs them, with the library's thread

@@ -59,19 +59,21 @@ def test_an_accuracy_target_gives_the_recipes_mean_over_seeds_beside_the_records
 def test_the_layer_bound_says_whether_the_layers_alone_could_reach_the_roof_target(tmp_path):
     assert targets.layer_bound(tmp_path) is None  # no file: nothing claimed
 
-    def bound(layers, path):
+    def bound(path, layers_ms, path_ms=100.0):
         (tmp_path / targets.LAYERS).write_text(json.dumps({"summary": {
-            "layers alone: % of fp32 roof (the bound)": layers, "training path: % of fp32 roof": path,
-            "share of the step's FLOPs in layers under half the roof": 0.25,
-            "share of the training path's time outside the layers": 0.3}}))
+            "layers alone: % of fp32 roof (the bound)": 61.2, "training path: % of fp32 roof": path,
+            "layers alone: ms per step": layers_ms, "training path: ms per step": path_ms,
+            "share of the step's FLOPs in layers under half the roof": 0.25}}))
         return targets.layer_bound(tmp_path)
 
-    below = bound(61.2, 55.0)
-    assert "61.2% of the float32 roof" in below and "reaches 55.0%" in below and "25% of the step's FLOPs" in below
-    assert "would stay under the 65% target" in below and "would reach" not in below
-    above = bound(80.0, 55.0)
-    assert "would reach the 65% target" in above and "30% of the training path's time" in above
-    assert "fall under 19% of it" in above  # 1 - 65/80: the outside share at which the step reaches 65%
+    # 50% of the roof in 100 ms; layers alone 80 ms: the path's FLOPs in 80 ms are 62.5% of the roof
+    below = bound(50.0, 80.0)
+    assert "61.2% of the float32 roof" in below and "reaches 50.0%" in below and "25% of their FLOPs" in below
+    assert "reach 62.5% of the roof" in below and "would stay under the 65% target" in below
+    # layers alone 60 ms: 83.3% were the rest free; 65% needs a 76.9 ms step, so the rest must fall to 16.9 ms
+    above = bound(50.0, 60.0)
+    assert "reach 83.3% of the roof" in above and "40.0 ms, 40% of the step" in above
+    assert "fall to 16.9 ms, 22% of a 76.9 ms step" in above
 
 
 def test_the_longer_schedule_sentence_reads_the_two_records():

@@ -78,30 +78,36 @@ LAYERS = "bench-cpu-layers.json"
 
 
 def layer_bound(folder=RESULTS) -> str | None:
-    """What the per-layer profile says about the GFLOP/s target: the share of the roof the network's layers
-    reach alone (the most any scheduling of the step could reach with these kernels) beside the training path
-    in the same run; None without the file."""
+    """What the per-layer profile says about the GFLOP/s target, in the training path's own terms: the
+    layers' share of the path's time per step, the share of the roof the path would reach were everything
+    else free (its FLOPs over the layers' time alone), and the most the rest may take for the target; None
+    without the file. Computed from times, since the path also counts FLOPs that are no layer's (the loss's
+    cross-correlation product)."""
     if not (folder / LAYERS).exists():
         return None
     s = json.loads((folder / LAYERS).read_text())["summary"]
     target = next(t[4] for t in TARGETS if t[2] == PROFILE)
-    bound, path = s["layers alone: % of fp32 roof (the bound)"], s["training path: % of fp32 roof"]
+    alone, path = s["layers alone: % of fp32 roof (the bound)"], s["training path: % of fp32 roof"]
+    layers_ms, path_ms = s["layers alone: ms per step"], s["training path: ms per step"]
     slow = s["share of the step's FLOPs in layers under half the roof"]
-    outside = s["share of the training path's time outside the layers"]
+    best = path * path_ms / layers_ms  # the path's FLOPs in the layers' time alone
     text = (f"Timed alone at their own shapes, forward and backward, the `cpu` network's convolutions and dense "
-            f"layers reach {bound:.1f}% of the float32 roof measured beside them (`{LAYERS}`), with "
-            f"{slow:.0%} of the step's FLOPs in layers "
-            f"that run under half the roof; the training path, timed in that same run, reaches {path:.1f}% "
-            f"(the GFLOP/s target's row reads the profile's own run, `{PROFILE}`). ")
-    if bound < target:
-        return text + (f"Even with everything that counts no FLOPs made free, the step would stay under the "
-                       f"{target:.0f}% target: the narrow layers' own speed on this CPU is the limit, not the "
-                       f"step around them.")
-    needed = 1 - target / bound  # the outside share at which the layers' speed gives the target exactly
-    return text + (f"The layers alone would reach the {target:.0f}% target, so what holds the step below it is "
-                   f"the work outside them: {outside:.0%} of the training path's time (batch normalisation, "
-                   f"activations, the loss, the update, the step's own overhead), which would have to fall "
-                   f"under {needed:.0%} of it for the step to reach the target.")
+            f"layers reach {alone:.1f}% of the float32 roof measured beside them (`{LAYERS}`), with "
+            f"{slow:.0%} of their FLOPs in layers that run under half the roof. The training path, timed in "
+            f"that same run, reaches {path:.1f}% (the GFLOP/s target's row reads the profile's own run, "
+            f"`{PROFILE}`): its step takes {path_ms:.1f} ms, of which the layers account for {layers_ms:.1f}. "
+            f"Were everything else free, the step would take the layers' {layers_ms:.1f} ms and reach "
+            f"{best:.1f}% of the roof (the path's share counts the loss's cross-correlation product too, which "
+            f"is no layer's). ")
+    if best < target:
+        return text + (f"Even then the step would stay under the {target:.0f}% target: the narrow layers' own "
+                       f"speed on this CPU is the limit, not the step around them.")
+    target_ms = path_ms * path / target  # the step time at which the path reaches the target
+    return text + (f"So the layers would allow the {target:.0f}% target, and what holds the step below it is the "
+                   f"work outside them (batch normalisation, activations, the loss, the update, the step's own "
+                   f"overhead): {path_ms - layers_ms:.1f} ms, {1 - layers_ms / path_ms:.0%} of the step, which "
+                   f"would have to fall to {target_ms - layers_ms:.1f} ms, {1 - layers_ms / target_ms:.0%} of a "
+                   f"{target_ms:.1f} ms step, for the step to reach the target.")
 
 
 def longer_schedule(folder=RESULTS) -> str | None:
