@@ -90,7 +90,9 @@ def accuracy_table(recs: dict):
 
 
 def curves(recs: dict, reference: dict | None = None):
-    """Loss per epoch of each record (own panel: losses of different D and lambda are not comparable) and kNN."""
+    """Loss per epoch of each record (own panel: losses of different D and lambda are not comparable) and kNN:
+    the monitor during training (a subset of the images, train.KNN_MONITOR_*) beside the record's own kNN on
+    every image (a star at the last epoch), so the two scales are not taken for one."""
     n = len(recs) + (reference is not None)
     fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.3), squeeze=False)
     axes = axes[0]
@@ -105,13 +107,15 @@ def curves(recs: dict, reference: dict | None = None):
         ax.plot(range(1, len(loss) + 1), loss, color="tab:gray")
         ax.set(title="keras-io example's own log (D = 5000)", xlabel="epoch", ylabel="loss (no epsilon)")
     ax = axes[-1]
-    for name, rec in recs.items():
+    for name, rec in recs.items():  # the monitor reads subsets; the star and the dotted line, every image
         h = rec["history"]
-        pts = [(e, a) for e, a in zip(h["epoch"], h["knn_accuracy"]) if a is not None]
+        pts = [(e, 100 * a) for e, a in zip(h["epoch"], h["knn_accuracy"]) if a is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", label=name)
-        ax.axhline(rec["evaluations"]["knn_random_init"]["accuracy"], ls=":", color="0.5")
-    ax.set(title="kNN monitor (dotted: random init)", xlabel="epoch", ylabel="kNN accuracy")
+            line, = ax.plot(*zip(*pts), marker="o", label=f"{name}: monitor")
+            ax.plot(h["epoch"][-1], 100 * rec["evaluations"]["knn"]["accuracy"], marker="*", ms=12, ls="",
+                    color=line.get_color(), label=f"{name}: the record's kNN")
+        ax.axhline(100 * rec["evaluations"]["knn_random_init"]["accuracy"], ls=":", color="0.5")
+    ax.set(title="kNN (dotted: the record's at random init)", xlabel="epoch", ylabel="kNN accuracy (%)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
