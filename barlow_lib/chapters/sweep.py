@@ -46,7 +46,7 @@ def figure(result: dict, budget: str):
     standard deviation where there are 2+); dashed: the base's mean; dotted: the base's networks at random init."""
     groups = by_variant(result, budget)
     names = list(groups)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(names) + 1.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 0.3 * len(names) + 1.4), sharey=True)  # a page's width: legible
     for ax, key, label in zip(axes, ("knn", "linear"), ("kNN", "linear probe")):
         shown = []
         for i, n in enumerate(names):
@@ -60,13 +60,13 @@ def figure(result: dict, budget: str):
             untrained = [r["random_init"][key] * 100 for r in groups["base"] if "random_init" in r]
             if untrained:
                 ax.axvline(np.mean(untrained), color="0.4", ls=":", lw=1.2)
-                ax.text(np.mean(untrained), len(names) - 0.4, " random init", fontsize=8, color="0.3", va="top")
+                ax.text(np.mean(untrained), -0.9, " random init", fontsize=8, color="0.3", va="center")
                 shown += untrained
         ax.set_xlim(min(shown) - 2, max(shown) + 2)
         ax.set_xlabel(f"{label} accuracy, validation split (%)")
         ax.grid(axis="x", color="0.9")
     axes[0].set_yticks(range(len(names)), [f"{n} ({groups[n][0]['epochs']} ep.)" for n in names])
-    axes[0].invert_yaxis()
+    axes[0].set_ylim(len(names) - 0.5, -1.3)  # top down, with a line above the base for the labels
     fig.suptitle(f"The cpu recipe's levers at {budget} of training each (dots: seeds; diamonds: their mean)",
                  fontsize=10)
     fig.tight_layout()
