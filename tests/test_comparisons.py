@@ -139,3 +139,4 @@ def test_accuracies_kept_as_fractions_are_shown_as_percentages_like_the_prose():
     assert "- **kNN: b minus a**: +0.33 points (noise)" in text
     merged = report.merge_same([{"v": "a", "kNN": 0.585}, {"v": "a", "kNN": 0.5864}], ["v"])
     assert merged[0]["kNN"] == "58.5% to 58.6%"
+    assert "| 8.2% |" in report.markdown({"title": "t", "rows": [{"MFU (bf16 dense peak)": 0.0822}]})

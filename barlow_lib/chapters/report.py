@@ -69,13 +69,13 @@ def markdown(result: dict, split: tuple = ()) -> str:
 DIGITS = 4  # measured figures: four significant digits below 1, four decimals above
 
 
-ACCURACY = re.compile(r"\b(kNN|linear)\b")  # a column or summary line holding an accuracy, kept as a fraction
+SHARES = re.compile(r"\b(kNN|linear|MFU)\b")  # columns or summary lines of accuracies and shares, kept as fractions
 
 
 def _cell(key: str, value):
-    """An accuracy as a percentage (the files keep fractions), so a table reads like the prose beside it: 0.312
-    is 31.2%, a difference "+0.0033 (noise)" is "+0.33 points (noise)"; anything else as it is."""
-    if not ACCURACY.search(key) or isinstance(value, bool):
+    """An accuracy or a share as a percentage (the files keep fractions), so a table reads like the prose beside
+    it: 0.312 is 31.2%, a difference "+0.0033 (noise)" is "+0.33 points (noise)"; anything else as it is."""
+    if not SHARES.search(key) or isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and 0 <= value <= 1:
         return f"{value:.1%}"
