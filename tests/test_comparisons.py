@@ -140,3 +140,14 @@ def test_accuracies_kept_as_fractions_are_shown_as_percentages_like_the_prose():
     merged = report.merge_same([{"v": "a", "kNN": 0.585}, {"v": "a", "kNN": 0.5864}], ["v"])
     assert merged[0]["kNN"] == "58.5% to 58.6%"
     assert "| 8.2% |" in report.markdown({"title": "t", "rows": [{"MFU (bf16 dense peak)": 0.0822}]})
+
+
+def test_what_training_added_is_each_record_minus_its_random_init_as_printed(monkeypatch):
+    rec = {"evaluations": {"linear": {"accuracy": 0.7101}, "linear_random_init": {"accuracy": 0.4863},
+                           "knn": {"accuracy": 0.6046}, "knn_random_init": {"accuracy": 0.3332}}}
+    monkeypatch.setattr(records, "load", lambda name: rec if name == "cpu" else None)
+    text = published.learnt()
+    assert "`cpu` 71.0% linear against 48.6% at random init (+22.4 points), 60.5% kNN against 33.3% (+27.2)" in text
+    assert "cpu-long" not in text
+    monkeypatch.setattr(records, "load", lambda name: None)
+    assert published.learnt() is None
