@@ -94,8 +94,12 @@ def curves(recs: dict, reference: dict | None = None):
     the monitor during training (a subset of the images, train.KNN_MONITOR_*) beside the record's own kNN on
     every image (a star at the last epoch), so the two scales are not taken for one."""
     n = len(recs) + (reference is not None)
-    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.3), squeeze=False)
-    axes = axes[0]
+    cols = n + 1 if n + 1 <= 3 else 2  # four panels or more in rows of two: a page's width keeps them legible
+    rows = -(-(n + 1) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    axes = list(grid.flat)[:n + 1]
+    for spare in list(grid.flat)[n + 1:]:
+        spare.set_visible(False)
     for ax, (name, rec) in zip(axes, recs.items()):
         h = rec["history"]
         ax.plot(h["epoch"], h["loss"], marker=".", color="tab:blue")
