@@ -83,7 +83,6 @@ def test_a_record_names_its_data_folder_not_the_training_machine_s_path():
 
 
 def test_a_result_file_s_options_in_prose_are_shown_as_code_not_as_dashes():
-
     text = report.markdown({"title": "t", "data": "each setting --repeats times, medians of --steps calls"})
     assert "`--repeats` times" in text and "`--steps` calls" in text
 
@@ -104,7 +103,6 @@ def test_a_variant_beside_the_base_uses_the_seeds_both_have_and_pairs_them():
 
 
 def test_a_wide_result_table_is_split_with_its_first_column_in_each_part():
-
     rows = [{"setting": "a", "x": 1, "y": 2, "z": 3}, {"setting": "b", "x": 4, "y": 5, "z": 6}]
     text = report.markdown({"title": "t", "rows": rows}, ((("x",), "first note"), (("y", "z"), "second note")))
     assert "| setting | x |" in text and "| setting | y | z |" in text and "| x | y |" not in text
