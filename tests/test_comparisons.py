@@ -149,3 +149,19 @@ def test_what_training_added_is_each_record_minus_its_random_init_as_printed(mon
     assert "cpu-long" not in text
     monkeypatch.setattr(records, "load", lambda name: None)
     assert published.learnt() is None
+
+
+def test_a_variant_s_gap_to_the_base_is_given_at_each_budget_and_says_how_it_moved():
+    def at(budget, variant, seed, knn, linear, epochs):
+        return dict(run(variant, seed, knn, linear, epochs), budget=budget)
+
+    result = fake_sweep([at("3 min", "base", 0, 0.40, 0.50, 5), at("3 min", "base", 1, 0.42, 0.52, 5),
+                         at("3 min", "wide", 0, 0.35, 0.45, 1), at("3 min", "tiny", 0, 0.30, 0.40, 9),
+                         at("15 min", "base", 0, 0.50, 0.60, 25), at("15 min", "wide", 0, 0.52, 0.58, 9)])
+    text = sweep.gap_by_budget(result, "wide")
+    assert "at 3 min (1 epoch to the base's 5, 1 seed to the base's 2) -6.0 linear and -6.0 kNN" in text
+    assert "at 15 min (9 epochs to the base's 25, 1 seed each) -2.0 linear and +2.0 kNN" in text
+    assert text.endswith("from 3 min to 15 min the gap closed on linear and reversed on kNN.")
+    only_short = sweep.gap_by_budget(result, "tiny")  # ran at one budget: no movement to tell
+    assert "at 15 min" not in only_short and "the gap" not in only_short
+    assert sweep.gap_by_budget(result, "missing") is None

@@ -162,3 +162,32 @@ def difference(result: dict, variant: str, reference: str, budget: str, random_i
         se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
         out[key] = text + (" (noise)" if abs(diff) <= 2 * se else "")
     return out
+
+
+def gap_by_budget(result: dict, variant: str) -> str | None:
+    """One sentence: the variant's mean minus the base's, in points, on each probe, at every budget where both
+    ran (the epochs and seeds of each), and how the gap moved from the shortest budget to the longest (closed,
+    widened or reversed). None where they share no budget."""
+    shared = [b for b in budgets(result)
+              if {"base", variant} <= {r["variant"] for r in result["runs"] if r["budget"] == b}]
+    if not shared:
+        return None
+
+    def count(n, unit):
+        return f"{n} {unit}{'' if n == 1 else 's'}"
+
+    gaps, parts = {}, []
+    for b in shared:
+        v, base = by_variant(result, b)[variant], by_variant(result, b)["base"]
+        gaps[b] = {key: 100 * (np.mean([r[key] for r in v]) - np.mean([r[key] for r in base]))
+                   for key in ("linear", "knn")}
+        seeds = count(len(v), "seed") + (" each" if len(v) == len(base) else f" to the base's {len(base)}")
+        parts.append(f"at {b} ({count(v[0]['epochs'], 'epoch')} to the base's {base[0]['epochs']}, {seeds}) "
+                     f"{gaps[b]['linear']:+.1f} linear and {gaps[b]['knn']:+.1f} kNN")
+    text = f"`{variant}` minus the base, in points: " + "; ".join(parts)
+    if len(shared) > 1:
+        first, last = gaps[shared[0]], gaps[shared[-1]]
+        moves = [f"{'reversed' if first[k] * last[k] < 0 else 'closed' if abs(last[k]) < abs(first[k]) else 'widened'}"
+                 f" on {label}" for k, label in (("linear", "linear"), ("knn", "kNN"))]
+        text += f"; from {shared[0]} to {shared[-1]} the gap {' and '.join(moves)}"
+    return text + "."
