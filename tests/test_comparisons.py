@@ -165,3 +165,10 @@ def test_a_variant_s_gap_to_the_base_is_given_at_each_budget_and_says_how_it_mov
     only_short = sweep.gap_by_budget(result, "tiny")  # ran at one budget: no movement to tell
     assert "at 15 min" not in only_short and "the gap" not in only_short
     assert sweep.gap_by_budget(result, "missing") is None
+
+
+def test_a_result_under_its_own_section_heading_gets_its_title_as_a_caption_not_a_second_heading():
+    result = {"title": "GPU throughput of two recipes", "rows": [{"recipe": "a", "pairs/s": 1.0}]}
+    assert report.markdown(result).startswith("### GPU throughput of two recipes\n")
+    captioned = report.markdown(result, heading=False)
+    assert captioned.startswith("**GPU throughput of two recipes**\n") and "#" not in captioned

@@ -36,10 +36,12 @@ SPLIT_TABLES = {
 }
 
 
-def markdown(result: dict, split: tuple = ()) -> str:
+def markdown(result: dict, split: tuple = (), heading: bool = True) -> str:
     """A result as Markdown: title, table (or ``split`` into several, see ``SPLIT_TABLES``), ratios, the
-    command and where it ran."""
-    out = [f"### {result.get('title', result.get('name', 'result'))}", ""]
+    command and where it ran. ``heading=False``: the title as the table's bold caption, for a result shown
+    under a section heading of its own (a second heading would repeat it)."""
+    title = result.get('title', result.get('name', 'result'))
+    out = [f"### {title}" if heading else f"**{title}**", ""]
     rows = [{k: _cell(k, v) for k, v in r.items()} for r in result.get("rows") or []]
     if rows and split:
         first = next(iter(rows[0]))
@@ -93,15 +95,16 @@ def _fmt(v) -> str:
     return tables.number(v, DIGITS)
 
 
-def show(folder, names=None):
-    """Display the result files in a notebook (all, or those named), or say plainly that none exist."""
+def show(folder, names=None, heading: bool = True):
+    """Display the result files in a notebook (all, or those named), or say plainly that none exist;
+    ``heading``: as for ``markdown``."""
     from IPython.display import Markdown, display
 
     results = load(folder)
     chosen = [n for n in (names or results) if n in results]
     missing = [n for n in (names or []) if n not in results]
     for n in chosen:
-        display(Markdown(markdown(results[n], SPLIT_TABLES.get(n, ()))))
+        display(Markdown(markdown(results[n], SPLIT_TABLES.get(n, ()), heading)))
     for n in missing:
         display(Markdown(f"*No result file `{n}.json` yet: that measurement has not been run.*"))
     return [results[n] for n in chosen]
