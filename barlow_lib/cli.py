@@ -128,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="barlow-twins", description="Barlow Twins self-supervised learning (Keras 3).")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def common(sp, recipe_default="cpu"):
-        sp.add_argument("--recipe", default=recipe_default, help="keras-io (alias seed), cifar, cpu or smoke")
+    def common(sp, recipe_default="cpu"):  # the names written out: importing recipes would import Keras
+        sp.add_argument("--recipe", default=recipe_default,
+                        help="keras-io (alias seed), cifar, cpu, cpu-long or smoke")
         sp.add_argument("--epochs", type=int)
         sp.add_argument("--batch-size", type=int)
 

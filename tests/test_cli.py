@@ -321,3 +321,13 @@ def test_importing_the_library_prints_nothing_of_tensorflow_s_start_up():
                           text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ready\n" and proc.stderr == "", proc.stderr[:500]
+
+
+def test_the_recipe_option_s_help_names_every_recipe_and_alias():
+    from barlow_lib import recipes
+    from barlow_lib.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    text = next(a.help for a in train._actions if a.dest == "recipe")
+    named = set(re.findall(r"[a-z][a-z0-9-]*", text)) - {"alias", "or"}
+    assert named == set(recipes.RECIPES) | set(recipes.ALIASES)
