@@ -272,8 +272,10 @@ RECIPES = {
         model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024), precision="float32",
                         probe_grid=4),
         lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
-        # 25 epochs: about 13.5 minutes on 2 quiet cores at the library's thread default
-        # (results/bench-cpu-profile.json), a margin under 15 for a slower day (results/runs/cpu: the wall time)
+        # 25 epochs: sized at about 13.5 minutes on 2 cores under an older thread default; at today's default
+        # they take about 8 minutes on 2 quiet cores (results/runs/cpu and results/cpu-seeds.json: 471-478 s
+        # per seed), so the recipe fits its 15 minutes on a day twice as slow, and leaves a quiet machine's
+        # other 7 unused
         batch_size=256, epochs=25,
         knn_every=3,  # the kNN monitor costs about 4 s per use on 2 cores
         augment=MILD_AUGMENT.replace(crop_min=0.5, output_size=16),
