@@ -172,3 +172,16 @@ def test_a_result_under_its_own_section_heading_gets_its_title_as_a_caption_not_
     assert report.markdown(result).startswith("### GPU throughput of two recipes\n")
     captioned = report.markdown(result, heading=False)
     assert captioned.startswith("**GPU throughput of two recipes**\n") and "#" not in captioned
+
+
+def test_a_variant_across_budgets_is_listed_shortest_budget_first_with_its_spread():
+    def at(budget, seed, linear, epochs):
+        return dict(run("base", seed, linear - 0.1, linear, epochs), budget=budget)
+
+    result = fake_sweep([at("15 min", 0, 0.70, 47), at("3 min", 0, 0.50, 5), at("3 min", 1, 0.52, 5),
+                         at("8 min", 0, 0.65, 25)])
+    rows = sweep.by_budget(result, "base")
+    assert [(r["budget"], r["epochs"], r["seeds"]) for r in rows] == [("3 min", 5, 2), ("8 min", 25, 1),
+                                                                        ("15 min", 47, 1)]
+    assert rows[0]["linear"] == "51.0 ± 1.4" and rows[2]["kNN"] == "60.0"
+    assert sweep.by_budget(result, "wide") == []

@@ -191,3 +191,19 @@ def gap_by_budget(result: dict, variant: str) -> str | None:
                  f" on {label}" for k, label in (("linear", "linear"), ("knn", "kNN"))]
         text += f"; from {shared[0]} to {shared[-1]} the gap {' and '.join(moves)}"
     return text + "."
+
+
+def by_budget(result: dict, variant: str) -> list[dict]:
+    """One row per budget the variant ran at, shortest first: epochs, seeds, and its mean kNN and linear
+    accuracy (± the seeds' standard deviation where there are 2+), in %."""
+    out = []
+    for b in sorted(budgets(result), key=lambda b: float(b.split()[0])):
+        runs = by_variant(result, b).get(variant)
+        if not runs:
+            continue
+        row = {"budget": b, "epochs": runs[0]["epochs"], "seeds": len(runs)}
+        for key, label in (("knn", "kNN"), ("linear", "linear")):
+            v = np.array([r[key] for r in runs]) * 100
+            row[label] = f"{v.mean():.1f}" + (f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
+        out.append(row)
+    return out
