@@ -185,3 +185,13 @@ def test_a_variant_across_budgets_is_listed_shortest_budget_first_with_its_sprea
                                                                         ("15 min", 47, 1)]
     assert rows[0]["linear"] == "51.0 ± 1.4" and rows[2]["kNN"] == "60.0"
     assert sweep.by_budget(result, "wide") == []
+
+
+def test_only_variants_trained_at_several_budgets_are_followed_across_budgets():
+    def at(budget, variant, **extra):
+        return dict(run(variant, 0, 0.4, 0.5), budget=budget, **extra)
+
+    result = fake_sweep([at("3 min", "base"), at("3 min", "wide"), at("3 min", "tiny"),
+                         at("3 min", "probe", trained_as="base"), at("15 min", "base"), at("15 min", "wide"),
+                         at("15 min", "probe", trained_as="base")])
+    assert sweep.trained_at_several_budgets(result) == ["wide"]

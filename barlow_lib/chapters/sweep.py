@@ -207,3 +207,14 @@ def by_budget(result: dict, variant: str) -> list[dict]:
             row[label] = f"{v.mean():.1f}" + (f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
         out.append(row)
     return out
+
+
+def trained_at_several_budgets(result: dict) -> list[str]:
+    """The variants other than the base that trained networks of their own (not a probe of the base's) at two
+    or more budgets, in the order they first ran."""
+    out = []
+    for v in dict.fromkeys(r["variant"] for r in result["runs"]):
+        runs = [r for r in result["runs"] if r["variant"] == v]
+        if v != "base" and not any("trained_as" in r for r in runs) and len({r["budget"] for r in runs}) > 1:
+            out.append(v)
+    return out
