@@ -8,7 +8,8 @@ Each variant changes a few fields of the sweep's base (``VARIANTS``): the `cpu` 
 result file was started, kept in the file as ``base_recipe``, so a sweep continued after the recipe took a
 winning lever still compares with the same base. It trains for as many epochs as fit
 in the budget at its own speed. That speed is measured once per network, batch and view sides, at each
-budget (a few timed steps, ``calibrate``; variants that change only lambda or the learning rate share it)
+budget (a few timed steps, ``calibrate``, in ``ROUNDS`` alternating with the base's, every variant named
+timed before any training starts; variants that change only lambda or the learning rate share it)
 and kept in the result file, so a resumed or extended sweep trains the same epochs (a variant that a
 file from before shared timings timed alone, into other epochs than its equal-cost peer, is measured again
 when it is named: ``unequal_budget``). Every
@@ -185,12 +186,17 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
+ROUNDS = 3  # timings of each side, alternating with the base's: the median of each
+
+
 def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: data.Dataset,
                base: recipes.Recipe | None = None) -> dict:
     """``calibration[name @ budget]``: taken from a variant of the same cost (``cost_signature``) if one was
     timed at this budget, else measured now (each view side's pairs/s, then the epochs that fit). A variant
-    timed after the base, on another day, is timed beside the base again and its rates scaled by the base's
-    (the same cores ran 5x slower on some days: an equal budget is a ratio measured in one run)."""
+    timed after the base is timed alternately with the base, ``ROUNDS`` times, and its rates (medians) scaled
+    by the base's: an equal budget is a ratio measured in one stretch, whatever the cores' speed that day (they
+    ran 5x slower on some), and one short timing can be a third off (a base timed once beside ``width-32`` read
+    1,519 pairs/s where it trained at 2,250, and gave the variant 23 epochs for 20 minutes of training)."""
     key = f"{name} @ {budget}"
     if key not in calibration:
         same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
@@ -199,17 +205,23 @@ def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: da
             calibration[key] = dict(calibration[same_cost[0]])
         else:
             recipe = train.prepare(variant_recipe(name, base=base), ds)
-            rates = {side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}), ds)
-                     for side in view_sides(recipe)}
-            calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()}}
             base_key = f"base @ {budget}"
-            if name != "base" and base_key in calibration:  # the base timed beside it: today's cores, not its day's
-                base_recipe = train.prepare(variant_recipe("base", base=base), ds)
+            beside_base = name != "base" and base_key in calibration  # today's cores, not the base's day
+            base_recipe = train.prepare(variant_recipe("base", base=base), ds) if beside_base else None
+            timings, beside = [], []
+            for _ in range(ROUNDS):
+                timings.append({side: calibrate(recipe.replace(view_schedule=(), augment={"output_size": side}),
+                                                ds) for side in view_sides(recipe)})
+                if beside_base:
+                    beside.append(calibrate(base_recipe, ds))
+            rates = {side: float(np.median([t[side] for t in timings])) for side in view_sides(recipe)}
+            calibration[key] = {"pairs_per_second": {f"{side} px": round(r, 1) for side, r in rates.items()},
+                                "rounds": ROUNDS}
+            if beside_base:
                 side = base_recipe.augment.view_size
-                beside = calibrate(base_recipe, ds)
-                factor = calibration[base_key]["pairs_per_second"][f"{side} px"] / beside
+                factor = calibration[base_key]["pairs_per_second"][f"{side} px"] / float(np.median(beside))
                 rates = {s: r * factor for s, r in rates.items()}
-                calibration[key].update(base_pairs_per_second_beside=round(beside, 1),
+                calibration[key].update(base_pairs_per_second_beside=round(float(np.median(beside)), 1),
                                         scaled_to_base_day=round(factor, 3))
             calibration[key]["epochs"] = epochs_for(minutes * 60, rates, recipe, len(ds.x_train))
     return calibration[key]
@@ -277,6 +289,8 @@ def main():
                    "same cost: measured again")
     if args.forget:
         write()
+    for name in sorted(args.variants, key=lambda n: n != "base"):  # every timing first, the base's first, in
+        calibrated(name, budget, args.minutes, calibration, ds, base)  # one stretch before any training
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):

@@ -84,3 +84,21 @@ def test_a_variant_timed_alone_into_other_epochs_than_its_equal_cost_peer_is_mea
     assert not unequal("lambda-x0.5", "3 min", calibration)  # timed alone, but into the same epochs
     assert not unequal("base", "3 min", calibration) and not unequal("width-24", "3 min", calibration)
     assert not unequal("lambda-x2", "15 min", calibration)  # never timed at that budget
+
+
+def test_one_slow_timing_of_the_base_beside_a_variant_does_not_buy_the_variant_epochs(monkeypatch):
+    # The base trains at 1,000 pairs/s, the variant at 500: half the epochs. One of the base's timings beside
+    # the variant reads a third slow (as one did beside width-32): the median of the rounds ignores it, where
+    # a single timing would have scaled the variant up by 1.5 and given it three quarters of the base's epochs.
+    from types import SimpleNamespace
+
+    base_width = cpu_sweep.variant_recipe("base").model.width
+    timings = {base_width: iter([667.0, 1000.0, 1000.0]), 24: iter([500.0, 500.0, 500.0])}
+    monkeypatch.setattr(cpu_sweep.train, "prepare", lambda recipe, ds: recipe)
+    monkeypatch.setattr(cpu_sweep, "calibrate", lambda recipe, ds: next(timings[recipe.model.width]))
+    ds = SimpleNamespace(x_train=range(10_000))
+    calibration = {"base @ 1 min": {"pairs_per_second": {"16 px": 1000.0}, "epochs": 5}}
+    timed = cpu_sweep.calibrated("width-24", "1 min", 1, calibration, ds)
+    assert timed["rounds"] == cpu_sweep.ROUNDS == 3
+    assert timed["base_pairs_per_second_beside"] == 1000.0 and timed["scaled_to_base_day"] == 1.0
+    assert timed["epochs"] == 2  # 60 s at 500 pairs/s, 10,000 pairs (x 1.05) an epoch: 2 epochs, not 4
