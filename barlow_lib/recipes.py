@@ -272,8 +272,7 @@ RECIPES = {
         model=ModelSpec(stem="cifar", depth=10, width=16, projector=(1024, 1024), precision="float32",
                         probe_grid=4),
         lambd=0.0051, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1, schedule="cosine",
-        # 25 epochs: sized at about 13.5 minutes on 2 cores under an older thread default; at today's default
-        # they take about 8 minutes on 2 quiet cores (results/runs/cpu and results/cpu-seeds.json: 471-478 s
+        # 25 epochs: about 8 minutes on 2 quiet cores (results/runs/cpu and results/cpu-seeds.json: 471-478 s
         # per seed), so the recipe fits its 15 minutes on a day twice as slow, and leaves a quiet machine's
         # other 7 unused
         batch_size=256, epochs=25,
@@ -293,11 +292,10 @@ RECIPES = {
 }
 # cpu-long: the cpu recipe with one change to its training, the length of its schedule. At every budget the
 # sweeps measured (3 minutes on 2 cores; 7 and 11 minutes' worth in results/gpu-sweep.json), a wider, deeper or
-# larger-view network lost to this one at equal cost, and the longer schedule won (combo-x1.5), though at 15
-# minutes on 2 cores 24 px views read above 16 px (one seed, results/cpu-sweep.json: untested at this length);
-# 160 epochs
-# (the keras-io example's count) are about 80 minutes on 2 quiet cores, a margin under two hours. It probes
-# the cpu recipe's whole 4x4 map, as chosen for that recipe on the validation split.
+# larger-view network lost to this one at equal cost, and the longer schedule won (combo-x1.5); at 15 minutes
+# on 2 cores, though, 24 px views read above 16 px (one seed, results/cpu-sweep.json; untested at this length).
+# 160 epochs (the keras-io example's count) are about 80 minutes on 2 quiet cores, a margin under two hours. It
+# probes the cpu recipe's whole 4x4 map, as chosen for that recipe on the validation split.
 RECIPES["cpu-long"] = RECIPES["cpu"].replace(
     name="cpu-long", epochs=160, knn_every=10,
     description="The cpu recipe's network and views trained for 160 epochs, sized for at most two hours on 2 CPU "

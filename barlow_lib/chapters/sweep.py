@@ -18,7 +18,8 @@ def load(path=None) -> dict | None:
 
 
 def budgets(result: dict) -> list[str]:
-    return list(dict.fromkeys(r["budget"] for r in result["runs"]))
+    """The budgets the sweep ran at ("3 min", ...), shortest first."""
+    return sorted(dict.fromkeys(r["budget"] for r in result["runs"]), key=lambda b: float(b.split()[0]))
 
 
 # The base is the recipe the sweep began from (the file's base_recipe), whatever the recipe has taken since;
@@ -168,8 +169,8 @@ def gap_by_budget(result: dict, variant: str) -> str | None:
     """One sentence: the variant's mean minus the base's, in points, on each probe, at every budget where both
     ran (the epochs and seeds of each), and how the gap moved from the shortest budget to the longest (closed,
     widened or reversed). None where they share no budget."""
-    shared = [b for b in budgets(result)
-              if {"base", variant} <= {r["variant"] for r in result["runs"] if r["budget"] == b}]
+    groups = {b: by_variant(result, b) for b in budgets(result)}
+    shared = [b for b, g in groups.items() if "base" in g and variant in g]
     if not shared:
         return None
 
@@ -178,7 +179,7 @@ def gap_by_budget(result: dict, variant: str) -> str | None:
 
     gaps, parts = {}, []
     for b in shared:
-        v, base = by_variant(result, b)[variant], by_variant(result, b)["base"]
+        v, base = groups[b][variant], groups[b]["base"]
         gaps[b] = {key: 100 * (np.mean([r[key] for r in v]) - np.mean([r[key] for r in base]))
                    for key in ("linear", "knn")}
         seeds = count(len(v), "seed") + (" each" if len(v) == len(base) else f" to the base's {len(base)}")
@@ -197,7 +198,7 @@ def by_budget(result: dict, variant: str) -> list[dict]:
     """One row per budget the variant ran at, shortest first: epochs, seeds, and its mean kNN and linear
     accuracy (± the seeds' standard deviation where there are 2+), in %."""
     out = []
-    for b in sorted(budgets(result), key=lambda b: float(b.split()[0])):
+    for b in budgets(result):
         runs = by_variant(result, b).get(variant)
         if not runs:
             continue
