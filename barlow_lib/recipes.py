@@ -218,6 +218,12 @@ class Recipe:
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
+    def trains_as(self, d: dict) -> bool:
+        """Whether a recipe written as ``d`` (a result file's, a record's) trains and probes as this one: every
+        setting equal; the description, prose for readers, may have been reworded since."""
+        return {k: v for k, v in d.items() if k != "description"} == {
+            k: v for k, v in self.to_dict().items() if k != "description"}
+
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
         d = dict(d)

@@ -49,7 +49,7 @@ def summary(seeds: list[dict]) -> dict:
 def from_record(result: dict, name: str, recipe) -> None:
     """Count the record ``name`` (results/runs/NAME) as its seed: its figures read from it, not measured again."""
     rec = records.load(name)
-    if rec is None or rec["config"]["recipe"] != recipe.to_dict():
+    if rec is None or not recipe.trains_as(rec["config"]["recipe"]):
         raise BarlowError(f"{name!r} is not a record of today's {recipe.name!r} recipe.",
                           f"name a record in results/runs/ that `--recipe {recipe.name}` wrote, or drop --record")
     seed = rec["config"]["seed"]
@@ -82,7 +82,7 @@ def seeds(args):
     recipe = recipe.replace(epochs=args.epochs or recipe.epochs).check()
     out = Path(args.out)
     result = read_json(out) if out.exists() else {"recipe": recipe.to_dict(), "seeds": []}
-    if result["recipe"] != recipe.to_dict():
+    if not recipe.trains_as(result["recipe"]):
         raise BarlowError(f"{out} holds seeds of another {args.recipe!r} recipe than today's.",
                           "write to another --out, or delete that file to start again")
     started = time.perf_counter()

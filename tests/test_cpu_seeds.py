@@ -114,3 +114,12 @@ def test_a_spread_under_a_tenth_of_a_point_does_not_read_as_none():
 
     result = {"summary": {"linear": {"mean": 70.98, "sd": 0.04}, "knn": {"mean": 60.06, "sd": None}}}
     assert seeds.spread(result, "linear") == "71.0 ± 0.04%" and seeds.spread(result, "knn") == "60.1%"
+
+
+def test_a_file_whose_recipe_differs_only_in_its_description_is_the_same_recipe(tmp_path):
+    # A reworded description changes no setting: the file's seeds still count, and its command still runs.
+    from barlow_lib import recipes
+    cpu = recipes.get("cpu")
+    assert cpu.trains_as(cpu.to_dict() | {"description": "said otherwise"})
+    assert not cpu.trains_as(cpu.replace(epochs=cpu.epochs + 1).to_dict())
+    assert not cpu.trains_as(cpu.replace(augment={"output_size": 32}).to_dict() | {"description": cpu.description})
