@@ -299,7 +299,8 @@ RECIPES = {
 # cpu-long: the cpu recipe with one change to its training, the length of its schedule. At every budget the
 # sweeps measured (3 minutes on 2 cores; 7 and 11 minutes' worth in results/gpu-sweep.json), a wider, deeper or
 # larger-view network lost to this one at equal cost, and the longer schedule won (combo-x1.5); at 15 minutes
-# on 2 cores, though, 24 px views read above 16 px (one seed, results/cpu-sweep.json; untested at this length).
+# on 2 cores, though, 24 px views read above 16 px on the global pool (three seeds each, results/cpu-sweep.json),
+# but not beyond the noise on the whole 4x4 map these recipes probe.
 # 160 epochs (the keras-io example's count) are about 80 minutes on 2 quiet cores, a margin under two hours. It
 # probes the cpu recipe's whole 4x4 map, as chosen for that recipe on the validation split.
 RECIPES["cpu-long"] = RECIPES["cpu"].replace(
