@@ -71,7 +71,12 @@ VARIANTS = {
              {"optimizer": "lars", "learning_rate": 0.3}),
     "ema-0.99": ("evaluated on a moving average of the weights, momentum 0.99 per step (base: the last weights)",
                  {"ema_momentum": 0.99}),
+    "budget-x0.5": ("the base given half the budget: half its epochs, on a schedule of that length", {}),
+    "budget-x0.5-probe-4x4": ("budget-x0.5's training, probed on the last stage's whole 4x4 map",
+                              {"model": {"probe_grid": 4}}),
 }
+# Variants that spend a share of the budget: the base's epochs times the share (what the rest would buy).
+BUDGET_SHARE = {"budget-x0.5": 0.5, "budget-x0.5-probe-4x4": 0.5}
 # Settings that change only what is measured, not what is trained: a variant that changes only these is
 # judged on the run folder of the variant that trains the same (``trained_as``), not trained again.
 EVALUATION_ONLY = {"model": ("probe_grid",)}
@@ -104,8 +109,9 @@ def variant_recipe(name: str, epochs: int | None = None, base: recipes.Recipe | 
 
 
 def training_of(name: str, base: recipes.Recipe | None = None) -> dict:
-    """The variant's recipe without the settings that change only what is measured (``EVALUATION_ONLY``)."""
-    d = variant_recipe(name, base=base).to_dict()
+    """The variant's recipe without the settings that change only what is measured (``EVALUATION_ONLY``), and
+    the share of the budget it trains for."""
+    d = variant_recipe(name, base=base).to_dict() | {"budget_share": BUDGET_SHARE.get(name, 1)}
     for part, keys in EVALUATION_ONLY.items():
         d[part] = {k: v for k, v in d[part].items() if k not in keys}
     return d
@@ -122,7 +128,7 @@ def cost_signature(name: str, base: recipes.Recipe | None = None) -> str:
     they train the same epochs."""
     d = training_of(name, base)
     return json.dumps([d["model"], d["batch_size"], d["augment"]["output_size"], d["view_schedule"],
-                       d["small_crops"], d["small_crop_size"]])
+                       d["small_crops"], d["small_crop_size"], d["budget_share"]])
 
 
 def calibrate(recipe: recipes.Recipe, ds: data.Dataset, steps: int = 8, warmup: int = 3) -> float:
@@ -200,6 +206,10 @@ def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: da
     ran 5x slower on some), and one short timing can be a third off (a base timed once beside ``width-32`` read
     1,519 pairs/s where it trained at 2,250, and gave the variant 23 epochs for 20 minutes of training)."""
     key = f"{name} @ {budget}"
+    if key not in calibration and name in BUDGET_SHARE:  # the base's speed, a share of its epochs
+        full = calibrated("base", budget, minutes, calibration, ds, base)
+        calibration[key] = {"epochs": max(1, math.floor(full["epochs"] * BUDGET_SHARE[name])),
+                            "share_of_base_epochs": BUDGET_SHARE[name]}
     if key not in calibration:
         same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
                      and cost_signature(k.split(" @ ")[0], base) == cost_signature(name, base)]

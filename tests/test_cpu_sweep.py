@@ -103,3 +103,16 @@ def test_one_slow_timing_of_the_base_beside_a_variant_does_not_buy_the_variant_e
     assert timed["rounds"] == cpu_sweep.ROUNDS == 3
     assert timed["base_pairs_per_second_beside"] == 1000.0 and timed["scaled_to_base_day"] == 1.0
     assert timed["epochs"] == 2  # 60 s at 500 pairs/s, 10,000 pairs (x 1.05) an epoch: 2 epochs, not 4
+
+
+def test_a_share_of_the_budget_trains_that_share_of_the_base_epochs_in_its_own_folder():
+    # What the rest of the budget buys: the base's network and speed, half its epochs, a run of its own
+    # (not the base's folder, not the base's epochs: the equal-budget check must not undo it).
+    calibration = {"base @ 15 min": {"pairs_per_second": {"16 px": 2000.0}, "epochs": 45}}
+    half = cpu_sweep.calibrated("budget-x0.5", "15 min", 15, calibration, ds=None)
+    assert half["epochs"] == 22 and calibration["base @ 15 min"]["epochs"] == 45
+    assert cpu_sweep.trained_as("budget-x0.5") == "budget-x0.5"
+    assert cpu_sweep.trained_as("budget-x0.5-probe-4x4") == "budget-x0.5"  # probed again, not trained again
+    assert cpu_sweep.cost_signature("budget-x0.5") != cpu_sweep.cost_signature("base")
+    assert not cpu_sweep.unequal_budget("budget-x0.5", "15 min", calibration)
+    assert cpu_sweep.variant_recipe("budget-x0.5", half["epochs"]).epochs == 22
