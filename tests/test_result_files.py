@@ -142,3 +142,23 @@ def test_a_recorded_command_with_spaces_and_quotes_in_its_arguments_runs_as_writ
     command = _common.command_line("bench/cpu_profile.py")
     assert shlex.split(command) == ["python", *argv]
     check_command(command, None)
+
+
+def test_a_script_continuing_its_own_result_file_still_reads_its_commit_as_clean(tmp_path, monkeypatch):
+    # A chain of commands adding to one file (the sweep's) changes that file between commands: the code is
+    # still the commit's, so only the file itself is set aside; any other change still marks the tree dirty.
+    from barlow_lib import provenance
+    monkeypatch.delenv("BARLOW_COMMIT", raising=False)
+    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results").mkdir()
+    out = tmp_path / "results" / "sweep.json"
+    out.write_text("{}\n")
+    run("add", ".")
+    run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "start")
+    out.write_text('{"runs": [1]}\n')
+    assert provenance.git_commit(tmp_path).endswith("+dirty")
+    assert not provenance.git_commit(tmp_path, ignore=[out]).endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert provenance.git_commit(tmp_path, ignore=[out]).endswith("+dirty")
