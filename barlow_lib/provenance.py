@@ -8,19 +8,21 @@ import subprocess
 from pathlib import Path
 
 
-def git_commit(cwd=None, ignore=()) -> str:
+RESULTS_ARE_DATA = ":(top,exclude)results/"
+
+
+def git_commit(cwd=None) -> str:
     """The code's commit (+dirty if tracked files changed); BARLOW_COMMIT where there is no .git (a copied tree).
-    ``ignore``: files whose changes are not the code's, such as the result file a script continues (a chain of
-    commands adding to one file would otherwise mark every command after the first dirty)."""
+    The repository's ``results/`` folder is data, not code: a chain of commands adding to one result file, or a
+    record written beside other results not yet committed, measured the commit's code all the same."""
     if os.environ.get("BARLOW_COMMIT"):
         return os.environ["BARLOW_COMMIT"]
     cwd = cwd or Path(__file__).resolve().parent
-    excluded = [f":(exclude){Path(p).resolve()}" for p in ignore]
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True,
                              timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *excluded], cwd=cwd,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", RESULTS_ARE_DATA],
+                               cwd=cwd, capture_output=True, text=True, timeout=5).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -184,7 +184,7 @@ def main():
 
 
 def study(args):
-    started, commit = time.perf_counter(), provenance.git_commit(ignore=[args.out])  # the code this process runs
+    started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     if result and (result.get("base"), result.get("epochs")) != (args.base, args.epochs):

@@ -266,7 +266,7 @@ def main():
                    help="drop these variants' timings and runs at this budget first (a measurement found wrong)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    started, commit = time.perf_counter(), provenance.git_commit(ignore=[args.out])  # the code this process runs
+    started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])

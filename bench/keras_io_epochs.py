@@ -68,7 +68,7 @@ def compare(args):
     if not 1 <= args.epochs <= total:
         raise BarlowError(f"--epochs {args.epochs}: the {args.recipe} recipe has epochs 1 to {total}.",
                           f"give --epochs between 1 and {total}")
-    started, commit = time.perf_counter(), provenance.git_commit(ignore=[args.out])
+    started, commit = time.perf_counter(), provenance.git_commit()
     ds = training_data(args.data, args.limit)
     published = keras_io_reference.published_log()
     command = _common.command_line("bench/keras_io_epochs.py")
