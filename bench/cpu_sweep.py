@@ -71,12 +71,13 @@ VARIANTS = {
              {"optimizer": "lars", "learning_rate": 0.3}),
     "ema-0.99": ("evaluated on a moving average of the weights, momentum 0.99 per step (base: the last weights)",
                  {"ema_momentum": 0.99}),
-    "budget-x0.5": ("the base given half the budget: half its epochs, on a schedule of that length", {}),
+    "budget-x0.5": ("the base given half the budget: half its epochs, on a schedule of that length",
+                    {"budget_share": 0.5}),
     "budget-x0.5-probe-4x4": ("budget-x0.5's training, probed on the last stage's whole 4x4 map",
-                              {"model": {"probe_grid": 4}}),
+                              {"budget_share": 0.5, "model": {"probe_grid": 4}}),
 }
-# Variants that spend a share of the budget: the base's epochs times the share (what the rest would buy).
-BUDGET_SHARE = {"budget-x0.5": 0.5, "budget-x0.5-probe-4x4": 0.5}
+# ``budget_share`` in a variant's changes is not a recipe setting: the variant trains the base's epochs times
+# the share (what the rest of the budget would buy), timed as the base.
 # Settings that change only what is measured, not what is trained: a variant that changes only these is
 # judged on the run folder of the variant that trains the same (``trained_as``), not trained again.
 EVALUATION_ONLY = {"model": ("probe_grid",)}
@@ -102,16 +103,21 @@ def variant_recipe(name: str, epochs: int | None = None, base: recipes.Recipe | 
     """``base`` (default: the `cpu` recipe today) with the variant's changes: a result file keeps the base it
     was started from (``base_recipe``), so a sweep continued after the recipe changed still compares like
     with like."""
-    changes = dict(VARIANTS[name][1]) | SWEEP_SETTINGS
+    changes = {k: v for k, v in VARIANTS[name][1].items() if k != "budget_share"} | SWEEP_SETTINGS
     if epochs is not None:
         changes["epochs"] = epochs
     return (base or recipes.get(BASE)).replace(**changes).check()
 
 
+def budget_share(name: str) -> float:
+    """The share of the budget's epochs the variant trains (1: the whole budget)."""
+    return VARIANTS[name][1].get("budget_share", 1)
+
+
 def training_of(name: str, base: recipes.Recipe | None = None) -> dict:
     """The variant's recipe without the settings that change only what is measured (``EVALUATION_ONLY``), and
     the share of the budget it trains for."""
-    d = variant_recipe(name, base=base).to_dict() | {"budget_share": BUDGET_SHARE.get(name, 1)}
+    d = variant_recipe(name, base=base).to_dict() | {"budget_share": budget_share(name)}
     for part, keys in EVALUATION_ONLY.items():
         d[part] = {k: v for k, v in d[part].items() if k not in keys}
     return d
@@ -206,10 +212,10 @@ def calibrated(name: str, budget: str, minutes: float, calibration: dict, ds: da
     ran 5x slower on some), and one short timing can be a third off (a base timed once beside ``width-32`` read
     1,519 pairs/s where it trained at 2,250, and gave the variant 23 epochs for 20 minutes of training)."""
     key = f"{name} @ {budget}"
-    if key not in calibration and name in BUDGET_SHARE:  # the base's speed, a share of its epochs
+    if key not in calibration and budget_share(name) != 1:  # the base's speed, a share of its epochs
         full = calibrated("base", budget, minutes, calibration, ds, base)
-        calibration[key] = {"epochs": max(1, math.floor(full["epochs"] * BUDGET_SHARE[name])),
-                            "share_of_base_epochs": BUDGET_SHARE[name]}
+        calibration[key] = {"epochs": max(1, math.floor(full["epochs"] * budget_share(name))),
+                            "share_of_base_epochs": budget_share(name)}
     if key not in calibration:
         same_cost = [k for k in calibration if k.endswith(f" @ {budget}") and k.split(" @ ")[0] in VARIANTS
                      and cost_signature(k.split(" @ ")[0], base) == cost_signature(name, base)]

@@ -123,3 +123,15 @@ def test_a_file_whose_recipe_differs_only_in_its_description_is_the_same_recipe(
     assert cpu.trains_as(cpu.to_dict() | {"description": "said otherwise"})
     assert not cpu.trains_as(cpu.replace(epochs=cpu.epochs + 1).to_dict())
     assert not cpu.trains_as(cpu.replace(augment={"output_size": 32}).to_dict() | {"description": cpu.description})
+    # and the script itself goes on with such a file (its seed 0 already in it: nothing trains), not another's
+    done = {"seed": 0, "accuracy": {"knn": 0.6, "linear": 0.7}, "train_seconds": 1.0}
+    args = cpu_seeds.argparse.Namespace(recipe="cpu", epochs=None, record=None, seeds=[0], data="synthetic",
+                                        limit=None, work=str(tmp_path / "work"), out=str(tmp_path / "s.json"))
+    for recipe, accepted in ((cpu.to_dict() | {"description": "said otherwise"}, True),
+                             (cpu.replace(epochs=cpu.epochs + 1).to_dict(), False)):
+        Path(args.out).write_text(json.dumps({"recipe": recipe, "seeds": [done]}))
+        if accepted:
+            cpu_seeds.seeds(args)
+        else:
+            with pytest.raises(cpu_seeds.BarlowError, match="another 'cpu' recipe"):
+                cpu_seeds.seeds(args)
