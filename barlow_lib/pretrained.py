@@ -18,7 +18,7 @@ FOLDER = Path(__file__).parent / "pretrained_data"
 # and image size that build its network
 SHIPPED = {
     "cpu": {"file": "cpu-backbone.weights.h5",
-            "sha256": "953a52f08c60b4b9950d52e869a99e803f592a7af0ffd8750913a48386016046",
+            "sha256": "b2ac8e4204f412262163560900f126c0ac4e19ae030a35ba87ff453885483872",
             "record": "cpu", "recipe": "cpu", "image_size": 32},
 }
 
