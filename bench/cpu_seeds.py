@@ -86,8 +86,21 @@ def seeds(args):
         raise BarlowError(f"{out} holds seeds of another {args.recipe!r} recipe than today's.",
                           "write to another --out, or delete that file to start again")
     started = time.perf_counter()
+
+    def save(data_described: dict) -> None:
+        """The file rewritten whole, with this command chained and the summary of every seed in it."""
+        nonlocal started
+        command = _common.command_line("bench/cpu_seeds.py")
+        chain = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
+        wall = round(result.get("wall_seconds", 0) + time.perf_counter() - started, 1)
+        result.update(command=" && ".join(chain), summary=summary(result["seeds"]), data=data_described,
+                      provenance=provenance.collect(), wall_seconds=wall)
+        started = time.perf_counter()
+        write_json(out, result)
+
     if args.record:
         from_record(result, args.record, recipe)
+        save(result.get("data") or records.load(args.record)["data"])  # a record added alone is saved too
     for seed in args.seeds:
         if any(s["seed"] == seed for s in result["seeds"]):
             continue
@@ -100,14 +113,7 @@ def seeds(args):
                  "seconds": round(time.perf_counter() - t0, 1), "provenance": run.provenance()}
         print(f"seed {seed}: {entry['accuracy']}")
         result["seeds"].append(entry)
-        command = _common.command_line("bench/cpu_seeds.py")
-        chain = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
-        result["command"] = " && ".join(chain)
-        wall = round(result.get("wall_seconds", 0) + time.perf_counter() - started, 1)
-        result.update(summary=summary(result["seeds"]), data=ds.describe(), provenance=provenance.collect(),
-                      wall_seconds=wall)
-        started = time.perf_counter()
-        write_json(out, result)
+        save(ds.describe())
     print(result.get("summary"))
 
 

@@ -93,7 +93,7 @@ def test_a_record_of_the_recipe_counts_as_its_seed_read_not_measured_again(tmp_p
     (folder / "record.json").write_text(json.dumps({
         "config": {"recipe": recipe.to_dict(), "seed": 5}, "split": "test", "n_train": 100, "n_eval": 50,
         "train_seconds": 12.0, "evaluations": {k: {"accuracy": v} for k, v in accuracy.items()},
-        "provenance": {"run": {"start": {"commit": "abc"}}}}))
+        "provenance": {"run": {"start": {"commit": "abc"}}}, "data": "synthetic: 100 images"}))
     np.savez(folder / "arrays.npz")
     monkeypatch.setenv("BARLOW_RECORDS", str(tmp_path / "records"))
     result = {"recipe": recipe.to_dict(), "seeds": [{"seed": 1}, {"seed": 5, "stale": True}]}
@@ -107,6 +107,16 @@ def test_a_record_of_the_recipe_counts_as_its_seed_read_not_measured_again(tmp_p
     with pytest.raises(cpu_seeds.BarlowError, match="not a record"):
         cpu_seeds.from_record(result, "no-such-record", recipe)
     assert records.load("smoke-record") is not None
+    # the script adds a record to a file whose seeds are all trained already: written, not silently dropped
+    out = tmp_path / "seeds.json"
+    one = {"seed": 1, "accuracy": dict(accuracy), "train_seconds": 10.0}
+    out.write_text(json.dumps({"recipe": recipe.to_dict(), "seeds": [one], "command": "earlier"}))
+    cpu_seeds.seeds(cpu_seeds.argparse.Namespace(recipe="smoke", epochs=1, record="smoke-record", seeds=[1],
+                                                 data="synthetic", limit=None, work=str(tmp_path / "w"),
+                                                 out=str(out)))
+    written = json.loads(out.read_text())
+    assert [s["seed"] for s in written["seeds"]] == [1, 5] and written["summary"]["train_minutes"]["mean"] == 0.2
+    assert written["command"].startswith("earlier && ") and written["data"] == "synthetic: 100 images"
 
 
 def test_a_spread_under_a_tenth_of_a_point_does_not_read_as_none():
