@@ -46,8 +46,9 @@ def summary(seeds: list[dict]) -> dict:
     return out
 
 
-def from_record(result: dict, name: str, recipe) -> None:
-    """Count the record ``name`` (results/runs/NAME) as its seed: its figures read from it, not measured again."""
+def from_record(result: dict, name: str, recipe) -> dict:
+    """Count the record ``name`` (results/runs/NAME) as its seed: its figures read from it, not measured again.
+    Returns the record."""
     rec = records.load(name)
     if rec is None or not recipe.trains_as(rec["config"]["recipe"]):
         raise BarlowError(f"{name!r} is not a record of today's {recipe.name!r} recipe.",
@@ -60,6 +61,7 @@ def from_record(result: dict, name: str, recipe) -> None:
                      for suffix in ("", "_random_init") for p in PROTOCOLS},
         "provenance": rec["provenance"]["run"]}]
     result["seeds"].sort(key=lambda s: s["seed"])
+    return rec
 
 
 def main(argv=None):
@@ -99,8 +101,8 @@ def seeds(args):
         write_json(out, result)
 
     if args.record:
-        from_record(result, args.record, recipe)
-        save(result.get("data") or records.load(args.record)["data"])  # a record added alone is saved too
+        rec = from_record(result, args.record, recipe)
+        save(result.get("data") or rec["data"])  # saved now: every other seed may be in the file already
     for seed in args.seeds:
         if any(s["seed"] == seed for s in result["seeds"]):
             continue

@@ -13,6 +13,13 @@ import cpu_seeds  # noqa: E402
 from barlow_lib import records  # noqa: E402
 
 
+def script_args(tmp_path, **given):
+    """bench/cpu_seeds.py's arguments, as its command line gives them, for calling ``seeds`` in-process."""
+    return cpu_seeds.argparse.Namespace(**{"recipe": "cpu", "epochs": None, "record": None, "seeds": [0],
+                                           "data": "synthetic", "limit": None, "work": str(tmp_path / "work"),
+                                           "out": str(tmp_path / "seeds.json")} | given)
+
+
 class FakeRecord(records.Record):
     def __init__(self, data, name="cpu"):
         self.data, self.arrays, self.name = data, {}, name
@@ -111,9 +118,7 @@ def test_a_record_of_the_recipe_counts_as_its_seed_read_not_measured_again(tmp_p
     out = tmp_path / "seeds.json"
     one = {"seed": 1, "accuracy": dict(accuracy), "train_seconds": 10.0}
     out.write_text(json.dumps({"recipe": recipe.to_dict(), "seeds": [one], "command": "earlier"}))
-    cpu_seeds.seeds(cpu_seeds.argparse.Namespace(recipe="smoke", epochs=1, record="smoke-record", seeds=[1],
-                                                 data="synthetic", limit=None, work=str(tmp_path / "w"),
-                                                 out=str(out)))
+    cpu_seeds.seeds(script_args(tmp_path, recipe="smoke", epochs=1, record="smoke-record", seeds=[1], out=str(out)))
     written = json.loads(out.read_text())
     assert [s["seed"] for s in written["seeds"]] == [1, 5] and written["summary"]["train_minutes"]["mean"] == 0.2
     assert written["command"].startswith("earlier && ") and written["data"] == "synthetic: 100 images"
@@ -135,8 +140,7 @@ def test_a_file_whose_recipe_differs_only_in_its_description_is_the_same_recipe(
     assert not cpu.trains_as(cpu.replace(augment={"output_size": 32}).to_dict() | {"description": cpu.description})
     # and the script itself goes on with such a file (its seed 0 already in it: nothing trains), not another's
     done = {"seed": 0, "accuracy": {"knn": 0.6, "linear": 0.7}, "train_seconds": 1.0}
-    args = cpu_seeds.argparse.Namespace(recipe="cpu", epochs=None, record=None, seeds=[0], data="synthetic",
-                                        limit=None, work=str(tmp_path / "work"), out=str(tmp_path / "s.json"))
+    args = script_args(tmp_path)
     for recipe, accepted in ((cpu.to_dict() | {"description": "said otherwise"}, True),
                              (cpu.replace(epochs=cpu.epochs + 1).to_dict(), False)):
         Path(args.out).write_text(json.dumps({"recipe": recipe, "seeds": [done]}))
