@@ -90,30 +90,57 @@ def nearest_neighbours(train_features, query_features, k: int = 8) -> np.ndarray
     return np.take_along_axis(top, np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1), axis=1)
 
 
-def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol: float = 1e-6, start=None):
+def principal_axes(x) -> tuple[np.ndarray, np.ndarray]:
+    """(variances, axes): the eigen-decomposition of the features' covariance, the basis ``softmax_regression``
+    solves in. Computed once per probe: any orthogonal basis gives the same minimum, this one a fast descent."""
+    x = np.asarray(x, np.float32)
+    variances, axes = np.linalg.eigh((x.T @ x).astype(np.float64) / len(x))
+    return np.maximum(variances, 0.0), axes
+
+
+def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol: float = 1e-6, start=None,
+                       axes=None, precondition: bool = True, float32: bool = True):
     """Minimise mean cross-entropy + (l2 / 2) ||W||^2 by L-BFGS; returns (W, b, final objective).
 
     ``start``: (W, b) to start from instead of zeros (a nearby problem's solution: the problem is strictly
-    convex, so the minimum is the same, reached in fewer steps)."""
-    x = np.asarray(x, np.float64)  # once: float32 features would be cast again in every product below
+    convex, so the minimum is the same, reached in fewer steps). ``axes``: ``principal_axes`` of features
+    like ``x`` (default: of ``x``). Two choices make each fit fast without moving its minimum
+    (``bench/linear_probe.py`` measures them against the plain solver, both switched off):
+
+    - ``precondition``: the solver works in the principal axes, on weights scaled by the curvature expected
+      along each one (variance / 4 + l2). The penalty is the same in any orthogonal basis, and the scaled
+      problem is far better conditioned: L-BFGS needs about half the steps on 2,048 trained features.
+    - ``float32``: the two products with the features, which stream them from memory once each, run in
+      float32, as the features are stored; sums, the objective and the solver's state stay float64.
+    """
+    dtype = np.float32 if float32 else np.float64
+    x = np.asarray(x, dtype)
+    if precondition:
+        variances, basis = principal_axes(x) if axes is None else axes
+        x = x @ basis.astype(dtype)
     n, d = x.shape
     onehot = np.eye(n_classes)[y]
+    scale = 1.0 / np.sqrt(variances / 4 + l2) if precondition else np.ones(d)  # weight = scale * variable
 
     def objective(theta):
-        w, b = theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes:]
-        logits = x @ w + b
+        w, b = theta[: d * n_classes].reshape(d, n_classes) * scale[:, None], theta[d * n_classes:]
+        logits = (x @ w.astype(dtype)).astype(np.float64) + b
         logits -= logits.max(1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-        p = np.exp(logp)
         value = -(onehot * logp).sum() / n + 0.5 * l2 * (w * w).sum()
-        g = (p - onehot) / n
-        return value, np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(0)])
+        g = (np.exp(logp) - onehot) / n
+        grad_w = (x.T @ g.astype(dtype)).astype(np.float64) + l2 * w
+        return value, np.concatenate([(grad_w * scale[:, None]).ravel(), g.sum(0)])
 
-    theta = np.zeros(d * n_classes + n_classes) if start is None else np.concatenate(
-        [np.asarray(start[0], np.float64).ravel(), np.asarray(start[1], np.float64)])
+    theta = np.zeros(d * n_classes + n_classes)
+    if start is not None:
+        w0 = np.asarray(start[0], np.float64)
+        theta = np.concatenate([((basis.T @ w0 if precondition else w0) / scale[:, None]).ravel(),
+                                np.asarray(start[1], np.float64)])
     theta = lbfgs(objective, theta, max_iter=max_iter, tol=tol)
     value, _ = objective(theta)
-    return theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes:], float(value)
+    w = theta[: d * n_classes].reshape(d, n_classes) * scale[:, None]
+    return (basis @ w if precondition else w), theta[d * n_classes:], float(value)
 
 
 def lbfgs(fun, theta, max_iter: int = 500, memory: int = 30, tol: float = 1e-6):
@@ -153,13 +180,14 @@ def lbfgs(fun, theta, max_iter: int = 500, memory: int = 30, tol: float = 1e-6):
 
 
 def linear_probe(train_features, train_labels, test_features, test_labels=None, *, l2: float | None = None,
-                 n_classes: int | None = None, seed: int = 0):
+                 n_classes: int | None = None, seed: int = 0, **solver):
     """Logistic regression on frozen, standardised features; returns (accuracy, predicted labels, chosen l2).
 
     ``l2=None`` picks the strength from ``L2_GRID`` by accuracy on a random tenth of the training set, then
     refits on all of it. The candidates are fitted from the strongest penalty to the weakest, each starting
     from the previous one's weights, and the refit from the chosen candidate's: the same minima as fits from
     zero, in fewer steps (with 2,048 features, weak penalties took hundreds of steps from zero).
+    ``solver``: ``softmax_regression``'s ``precondition`` and ``float32`` (both on by default).
     """
     n_classes = n_classes or int(max(train_labels.max(), -1 if test_labels is None else test_labels.max())) + 1
     mean, std = train_features.mean(0), train_features.std(0) + 1e-6
@@ -172,15 +200,17 @@ def linear_probe(train_features, train_labels, test_features, test_labels=None, 
         order = np.random.default_rng(seed).permutation(len(xtr))
         held, fit = order[: max(1, len(xtr) // 10)], order[max(1, len(xtr) // 10):]
         scores, fitted, start = {}, {}, None
+        axes = principal_axes(xtr[fit]) if solver.get("precondition", True) else None
         for candidate in sorted(L2_GRID, reverse=True):
-            w, b, _ = softmax_regression(xtr[fit], train_labels[fit], n_classes, candidate, start=start)
+            w, b, _ = softmax_regression(xtr[fit], train_labels[fit], n_classes, candidate, start=start, axes=axes,
+                                         **solver)
             scores[candidate], fitted[candidate], start = np.mean((xtr[held] @ w + b).argmax(1) ==
                                                                   train_labels[held]), (w, b), (w, b)
         l2 = L2_GRID[int(np.argmax([scores[c] for c in L2_GRID]))]  # ties: the first in L2_GRID, as before
         start = fitted[l2]
     else:
-        start = None
-    w, b, _ = softmax_regression(xtr, train_labels, n_classes, l2, start=start)
+        start, axes = None, None
+    w, b, _ = softmax_regression(xtr, train_labels, n_classes, l2, start=start, axes=axes, **solver)
     pred = (xte @ w + b).argmax(1)
     acc = float(np.mean(pred == test_labels)) if test_labels is not None else float("nan")
     return acc, pred, l2

@@ -178,11 +178,9 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
     snaps = run.diagnostics()
     tmp = _staging(out)  # before minutes of measuring: an `out` that is taken or not writable is refused now
     try:
-        # On a CPU, the machine's float32 matmul roof beside the training time: a reader scales the time by theirs
-        roof = None if hardware.accelerator() else round(hardware.matmul_roof("float32"), 1)
+        roof = _matmul_roof(run_provenance)
         record, arrays = _measure(run, config, history, run_provenance, snaps, data, supervised_baseline, log)
-        record |= {"name": name or out.name, "command": command, "arrays": sorted(arrays),
-                   "cpu_float32_matmul_roof_gflops": roof,
+        record |= {"name": name or out.name, "command": command, "arrays": sorted(arrays), **roof,
                    "record_seconds": round(time.perf_counter() - t0, 1)}
         files.write_json(tmp / "record.json", record)
         files.atomic_write(tmp / "arrays.npz", lambda p: np.savez_compressed(p, **arrays))
@@ -190,6 +188,19 @@ def write(run_dir, out, *, name: str | None = None, command: str = "", supervise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _matmul_roof(run_provenance: dict) -> dict:
+    """A CPU run's float32 matmul roof, to set beside its training time (a reader scales the time by theirs):
+    the one measured as the training ended, on the cores it ran on, or (a short run, or one trained before
+    runs measured it) one measured now, before the record's own work; nothing on an accelerator."""
+    trained = ((run_provenance or {}).get("end") or {}).get("cpu_float32_matmul_roof_gflops")
+    if trained:
+        return {"cpu_float32_matmul_roof_gflops": trained, "cpu_float32_matmul_roof_measured": "after training"}
+    if hardware.accelerator():
+        return {"cpu_float32_matmul_roof_gflops": None}
+    return {"cpu_float32_matmul_roof_gflops": round(hardware.matmul_roof("float32"), 1),
+            "cpu_float32_matmul_roof_measured": "when recorded"}
 
 
 def _measure(run, config, history, run_provenance, snaps, data, supervised_baseline, log) -> tuple[dict, dict]:

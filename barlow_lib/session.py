@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checkpoint, files, provenance
+from . import checkpoint, files, hardware, provenance
 from .checkpoint import HISTORY_KEYS
 from .errors import BarlowError
 from .recipes import Recipe
@@ -106,6 +106,19 @@ class Training:
             prov = self.run.provenance() or {"start": None}
         except BarlowError:  # damaged: the end is still worth recording
             prov = {"start": None}
-        prov |= {"end": provenance.collect(), "train_seconds": round(sum(history["seconds"]), 1)}
+        train_seconds = round(sum(history["seconds"]), 1)
+        prov |= {"end": provenance.collect() | _roof(train_seconds), "train_seconds": train_seconds}
         files.write_json(self.run.provenance_path, prov)
         files.write_json(self.run.history_path, {**history, "complete": True})  # last: the run is finished
+
+
+ROOF_AFTER_SECONDS = 60.0  # a shorter training is not worth the roof's seconds (a fresh TensorFlow process)
+
+
+def _roof(train_seconds: float) -> dict:
+    """On a CPU, the float32 matmul roof measured as the training ends, on the cores it just ran on (a roof
+    measured later, when ``record`` runs, may find them busier or quieter): the record sets it beside the
+    training time, so a reader can scale the time to their machine's."""
+    if hardware.accelerator() or train_seconds < ROOF_AFTER_SECONDS:
+        return {}
+    return {"cpu_float32_matmul_roof_gflops": round(hardware.matmul_roof("float32"), 1)}

@@ -270,8 +270,26 @@ def test_the_record_is_listed_and_loads(recorded, monkeypatch):
     # On a CPU the record measures the machine's float32 matmul roof beside the training time, and says it
     from barlow_lib.chapters import recorded as shown
 
-    assert rec["cpu_float32_matmul_roof_gflops"] > 1
+    assert rec["cpu_float32_matmul_roof_gflops"] > 1 and rec["cpu_float32_matmul_roof_measured"] == "when recorded"
     assert f"roof: {rec['cpu_float32_matmul_roof_gflops']:.0f} GFLOP/s" in shown.mention(rec)
+
+
+def test_a_cpu_training_measures_its_roof_as_it_ends_and_the_record_keeps_that_one(tmp_path, monkeypatch):
+    """The roof beside a record's training time is the training's cores', not whatever ran beside ``record``."""
+    from barlow_lib import hardware, session
+
+    monkeypatch.setattr(session, "ROOF_AFTER_SECONDS", 0.0)  # the smoke training is too short to measure it
+    data = tiny_data(tmp_path / "tiny.npz", n=400)
+    cli("train", *SMOKE, "--data", data, "--out", tmp_path / "run")
+    roof = json.loads((tmp_path / "run" / "provenance.json").read_text())["end"]["cpu_float32_matmul_roof_gflops"]
+    assert roof > 1
+
+    def measured_again(*args, **kwargs):
+        raise AssertionError("record measured the roof again")
+    monkeypatch.setattr(hardware, "matmul_roof", measured_again)
+    cli("record", "--run", tmp_path / "run", "--out", tmp_path / "rec", *RECORD)
+    rec = json.loads((tmp_path / "rec" / "record.json").read_text())
+    assert (rec["cpu_float32_matmul_roof_gflops"], rec["cpu_float32_matmul_roof_measured"]) == (roof, "after training")
 
 
 def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(tmp_path, monkeypatch):

@@ -35,7 +35,8 @@ def hardware(rec) -> str:
 def roof(rec) -> str:
     """The CPU's float32 matmul roof the record measured, as words to set beside its training time ("" if none)."""
     gflops = rec.get("cpu_float32_matmul_roof_gflops")
-    return f" (its float32 matmul roof: {gflops:.0f} GFLOP/s)" if gflops else ""
+    when = ", measured as the training ended" if rec.get("cpu_float32_matmul_roof_measured") == "after training" else ""
+    return f" (its float32 matmul roof{when}: {gflops:.0f} GFLOP/s)" if gflops else ""
 
 
 def data_name(rec) -> str:
