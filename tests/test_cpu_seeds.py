@@ -73,14 +73,18 @@ def test_the_books_seed_line_gives_each_probe_its_spread_and_says_where_the_reco
           "train_seconds": 500},
          {"accuracy": {"knn": 0.62, "linear": 0.72, "knn_random_init": 0.33, "linear_random_init": 0.48},
           "train_seconds": 520}]),
-        "seeds": [{"seed": 0, "split": "test", "n_train": 50000, "n_eval": 10000,
+        "seeds": [{"seed": 0, "split": "test", "n_train": 50000, "n_eval": 10000, "train_seconds": 500,
                    "accuracy": {"knn": 0.60, "linear": 0.70, "knn_random_init": 0.33, "linear_random_init": 0.46}},
-                  {"seed": 1, "split": "test", "n_train": 50000, "n_eval": 10000, "accuracy": {}}]}
+                  {"seed": 1, "split": "test", "n_train": 50000, "n_eval": 10000, "train_seconds": 520,
+                   "accuracy": {}}]}
     rec = FakeRecord({"config": {"seed": 0}, "split": "test", "evaluations": {
         k: {"accuracy": v} for k, v in result["seeds"][0]["accuracy"].items()}})
     text = seeds.sentence(result, rec)
     assert "2 seeds (0, 1)" in text and "kNN 61.0 ± 1.4% (random init 33.0 ± 0.00%)" in text
     assert "linear 71.0 ± 1.4%" in text and "the same figures to the last digit" in text  # trained again
+    assert "8.5 min of training per seed on average (8.3 to 8.7 min)" in text  # the days differ: say by how much
+    result["seeds"][1]["train_seconds"] = 502
+    assert "on average." in seeds.sentence(result, rec)  # within a tenth of a minute: no range
     result["seeds"][0]["record"] = "cpu"  # counted from the record (--record): read, not a reproduction
     assert "the record itself, its figures read from the record" in seeds.sentence(result, rec)
     del result["seeds"][0]["record"]

@@ -292,6 +292,21 @@ def test_a_cpu_training_measures_its_roof_as_it_ends_and_the_record_keeps_that_o
     assert (rec["cpu_float32_matmul_roof_gflops"], rec["cpu_float32_matmul_roof_measured"]) == (roof, "after training")
 
 
+def test_a_roof_that_cannot_be_measured_leaves_the_training_complete(tmp_path, monkeypatch):
+    """The roof is measured beside the finished run: its failure must not cost the run its last step."""
+    import subprocess
+
+    from barlow_lib import hardware, session
+
+    def broken(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, "python")
+    monkeypatch.setattr(session, "ROOF_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(hardware, "matmul_roof", broken)
+    assert last_json(cli("train", *SMOKE, "--data", tiny_data(tmp_path / "t.npz"), "--out", tmp_path / "run"))[
+        "complete"]
+    assert "cpu_float32_matmul_roof_gflops" not in json.loads((tmp_path / "run" / "provenance.json").read_text())["end"]
+
+
 def test_a_record_of_an_evaluation_split_smaller_than_the_perplexity(tmp_path, monkeypatch):
     from barlow_lib import records
 

@@ -34,6 +34,14 @@ def same_as_record(result: dict, rec: dict | None) -> bool:
         mine["accuracy"][k] == e[k]["accuracy"] for k in mine["accuracy"])
 
 
+def _minutes_range(seeds: list[dict]) -> str:
+    """" (fastest to slowest min)" where the seeds' training times differ by a tenth of a minute or more."""
+    minutes = [s["train_seconds"] / 60 for s in seeds if s.get("train_seconds")]
+    if len(minutes) < 2 or max(minutes) - min(minutes) < 0.1:
+        return ""
+    return f" ({min(minutes):.1f} to {max(minutes):.1f} min)"
+
+
 def sentence(result: dict, rec: dict | None = None) -> str:
     """One line of Markdown: each probe's mean ± sd over the seeds, trained and at random init, and where the
     record stands among them."""
@@ -44,7 +52,8 @@ def sentence(result: dict, rec: dict | None = None) -> str:
     text = (f"The `{result['recipe']['name']}` recipe over {len(seeds)} seeds ({names}), each trained on "
             f"{first['n_train']:,} images and scored on the {first['split']} split ({first['n_eval']:,} "
             f"images): {figures}; mean ± standard deviation over the seeds, "
-            f"{result['summary']['train_minutes']['mean']:.1f} min of training per seed on average.")
+            f"{result['summary']['train_minutes']['mean']:.1f} min of training per seed on average"
+            f"{_minutes_range(seeds)}.")
     if rec is not None:
         seed = rec["config"]["seed"]
         mine = next((s for s in seeds if s["seed"] == seed), {})
