@@ -52,7 +52,7 @@ def print_table(rows: list[dict]):
 
 
 def write_result(path, title: str, rows: list[dict], summary: dict, started: float, **extra):
-    from barlow_lib import provenance
+    from barlow_lib import files, provenance
 
     result = {"title": title, "rows": rows, "summary": summary,
               "command": command_line(Path(sys.argv[0]).as_posix()),
@@ -62,8 +62,8 @@ def write_result(path, title: str, rows: list[dict], summary: dict, started: flo
 
     for k, v in summary.items():
         print(f"{k}: {tables.number(v, 4)}")
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(result, indent=1) + "\n")
+    if path:  # whole or not at all: a run killed while writing leaves the previous file as it was
+        text = json.dumps(result, indent=1) + "\n"
+        files.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
         print("wrote", path)
     return result

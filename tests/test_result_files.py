@@ -162,3 +162,23 @@ def test_a_script_continuing_a_result_file_still_reads_its_commit_as_clean(tmp_p
     assert not provenance.git_commit(tmp_path / "results").endswith("+dirty")  # from any folder of the tree
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.git_commit(tmp_path).endswith("+dirty")
+
+
+def test_a_bench_killed_while_writing_its_result_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    """The result files are committed data: a benchmark killed halfway through writing one must not truncate it."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import _common
+
+    out = tmp_path / "bench.json"
+    out.write_text('{"rows": ["the previous result"]}\n')
+    real_write = Path.write_text
+
+    def killed_halfway(self, text, *args, **kwargs):
+        real_write(self, text[: len(text) // 2])
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Path, "write_text", killed_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        _common.write_result(out, "t", [{"a": 1}], {}, 0.0)
+    monkeypatch.undo()
+    assert json.loads(out.read_text()) == {"rows": ["the previous result"]}
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]  # and no half-written file beside it
