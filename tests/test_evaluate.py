@@ -67,10 +67,14 @@ def test_lbfgs_probe_reaches_scikit_learns_optimum(l2):
     assert abs(acc - ref.score(qs, qy)) <= 0.005
 
 
+# The products run in float32: the objective is exact to about 1e-8 and a fit stops once a step gains less than
+# 1e-9 of it, so two fits of one problem agree to a few 1e-8 (a fit stopped short differs by 1e-4 or more).
+SAME_MINIMUM = 3e-7
+
+
 def test_a_warm_started_fit_reaches_the_same_minimum_in_fewer_steps(monkeypatch):
     """linear_probe fits its L2 candidates from strong to weak, each from the last: the same minima as from zero."""
-    x, y = overlapping(n=2000, d=128)
-    xs = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    xs, y = correlated()  # features as correlated as a backbone's (on isotropic ones it saves no steps)
     calls, lbfgs = [], evaluate.lbfgs
 
     def counted(fun, theta, **kw):
@@ -86,8 +90,7 @@ def test_a_warm_started_fit_reaches_the_same_minimum_in_fewer_steps(monkeypatch)
     near = evaluate.softmax_regression(xs, y, 10, 1e-3)
     w, b, cold = evaluate.softmax_regression(xs, y, 10, 1e-4)
     w2, b2, warm = evaluate.softmax_regression(xs, y, 10, 1e-4, start=near[:2])
-    # the products run in float32: the objective is exact to about 1e-8, the precision both fits stop at
-    assert abs(warm - cold) <= 1e-7 * max(1.0, abs(cold)), (warm, cold)
+    assert abs(warm - cold) <= SAME_MINIMUM * max(1.0, abs(cold)), (warm, cold)
     def probabilities(w, b):  # b is unique only up to a constant added to every class: compare probabilities
         z = xs @ w + b
         z = np.exp(z - z.max(1, keepdims=True))
@@ -153,9 +156,9 @@ def test_preconditioning_reaches_the_same_minimum_in_fewer_evaluations(monkeypat
     (w, b, pre), n_pre = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4))
     (w0, b0, plain), n_plain = evaluations(monkeypatch, lambda: evaluate.softmax_regression(
         xs, y, 10, 1e-4, precondition=False, float32=False))
-    assert abs(pre - plain) <= 1e-7 * max(1.0, abs(plain)), (pre, plain)
+    assert abs(pre - plain) <= SAME_MINIMUM * max(1.0, abs(plain)), (pre, plain)
     assert np.mean((xs @ w + b).argmax(1) == (xs @ w0 + b0).argmax(1)) >= 0.999
-    assert n_pre < 0.7 * n_plain, (n_pre, n_plain)  # 130 against 263 when written
+    assert n_pre < 0.7 * n_plain, (n_pre, n_plain)  # 58 against 263 when written
 
 
 def test_the_default_probe_chooses_and_reads_as_the_plain_solver_does():
