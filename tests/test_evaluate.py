@@ -75,28 +75,17 @@ SAME_MINIMUM = 3e-7
 def test_a_warm_started_fit_reaches_the_same_minimum_in_fewer_steps(monkeypatch):
     """linear_probe fits its L2 candidates from strong to weak, each from the last: the same minima as from zero."""
     xs, y = correlated()  # features as correlated as a backbone's (on isotropic ones it saves no steps)
-    calls, lbfgs = [], evaluate.lbfgs
-
-    def counted(fun, theta, **kw):
-        n = [0]
-
-        def f(t):
-            n[0] += 1
-            return fun(t)
-        out = lbfgs(f, theta, **kw)
-        calls.append(n[0])
-        return out
-    monkeypatch.setattr(evaluate, "lbfgs", counted)
     near = evaluate.softmax_regression(xs, y, 10, 1e-3)
-    w, b, cold = evaluate.softmax_regression(xs, y, 10, 1e-4)
-    w2, b2, warm = evaluate.softmax_regression(xs, y, 10, 1e-4, start=near[:2])
+    (w, b, cold), n_cold = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4))
+    (w2, b2, warm), n_warm = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4,
+                                                                                          start=near[:2]))
     assert abs(warm - cold) <= SAME_MINIMUM * max(1.0, abs(cold)), (warm, cold)
     def probabilities(w, b):  # b is unique only up to a constant added to every class: compare probabilities
         z = xs @ w + b
         z = np.exp(z - z.max(1, keepdims=True))
         return z / z.sum(1, keepdims=True)
     np.testing.assert_allclose(probabilities(w2, b2), probabilities(w, b), atol=1e-3)  # within the solver tol
-    assert calls[2] < calls[1], calls  # from the nearby solution: fewer objective evaluations than from zero
+    assert n_warm < n_cold, (n_warm, n_cold)  # from the nearby solution: fewer evaluations than from zero
 
 
 def test_probe_with_chosen_strength_is_not_beaten_by_scikit_learns_default():
