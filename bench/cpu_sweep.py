@@ -65,6 +65,8 @@ VARIANTS = {
                   {"model": {"probe_grid": 4}}),
     "view-24-probe-4x4": ("view-24's training, probed on the last stage's whole 4x4 map (the probe the cpu recipe "
                           "took)", {"augment": {"output_size": 24}, "model": {"probe_grid": 4}}),
+    "width-24-probe-4x4": ("width-24's training, probed on the last stage's whole 4x4 map (3,072 features)",
+                           {"model": {"width": 24, "probe_grid": 4}}),
     "multicrop-2x8": ("multi-crop: two more views per image, 8 px, crops of 0.25-0.5 of the side (base: two "
                       "16 px views)", {"small_crops": 2}),
     "lars": ("LARS at solo-learn's CIFAR-10 settings: learning rate 0.3, trust coefficient 0.02 (base: LAMB, 0.01)",

@@ -57,6 +57,7 @@ def test_a_probe_only_variant_is_judged_on_the_base_run_and_shares_its_epochs():
     # It changes what is measured, not what is trained: same folder, same timing, no second training.
     assert cpu_sweep.trained_as("probe-2x2") == "base" and cpu_sweep.trained_as("lambda-x2") == "lambda-x2"
     assert cpu_sweep.trained_as("view-24-probe-4x4") == "view-24"  # a changed training keeps its own folder
+    assert cpu_sweep.trained_as("width-24-probe-4x4") == "width-24"
     assert cpu_sweep.variant_recipe("probe-2x2").model.probe_grid == 2
     assert cpu_sweep.cost_signature("probe-2x2") == cpu_sweep.cost_signature("base")
     calibration = {"base @ 3 min": {"pairs_per_second": {"16 px": 1.0}, "epochs": 5}}
