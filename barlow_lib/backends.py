@@ -46,14 +46,18 @@ def require() -> str:
 
 
 def _load_quietly():
-    """Import Keras, and on TensorFlow set its CPU threads (hardware.cpu_threads) and run its first op, with
-    file descriptor 2 muted: TensorFlow's C++ start-up lines (absl, oneDNN, the CUDA probe) ignore
-    TF_CPP_MIN_LOG_LEVEL since 2.21, and would be the first thing a reader sees in a terminal or a notebook.
-    A failing import still raises, after the mute."""
-    from .hardware import cpu_threads, muted_stderr, set_cpu_threads  # standard library only: no Keras here
+    """Import Keras, and on TensorFlow turn on oneDNN (hardware.enable_onednn), set its CPU threads
+    (hardware.cpu_threads) and run its first op, with file descriptor 2 muted: TensorFlow's C++ start-up lines
+    (absl, oneDNN, the CUDA probe) ignore TF_CPP_MIN_LOG_LEVEL since 2.21, and would be the first thing a reader
+    sees in a terminal or a notebook. A failing import still raises, after the mute."""
+    import sys
+
+    from .hardware import cpu_threads, enable_onednn, muted_stderr, set_cpu_threads  # no Keras here
 
     if selected() == "tensorflow":
         cpu_threads()  # a bad BARLOW_THREADS is refused before Keras takes seconds to load
+        if "tensorflow" not in sys.modules:  # read once, as TensorFlow loads
+            enable_onednn()
     with muted_stderr():
         import keras
 

@@ -67,6 +67,7 @@ def collect() -> dict:
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "threads": _threads(keras),
+        "onednn": _onednn(keras),
         "load_average": _load_average(),
     }
 
@@ -80,6 +81,15 @@ def _threads(keras) -> str | None:
     from .hardware import threads_in_use
 
     return threads_in_use(tf)
+
+
+def _onednn(keras) -> bool | None:
+    """Whether TensorFlow runs its oneDNN kernels (``hardware.enable_onednn``); None on other backends."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    from .hardware import onednn_in_use
+
+    return onednn_in_use()
 
 
 def _load_average() -> float | None:

@@ -1,7 +1,8 @@
 """TensorFlow's CPU threads: the library's default (two ops side by side, half the cores each), the
-BARLOW_THREADS override, and bad values refused with error:/fix: lines."""
+BARLOW_THREADS override, and bad values refused with error:/fix: lines; oneDNN turned on for x86-64 CPUs."""
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -69,3 +70,27 @@ def test_the_matmul_roof_runs_in_a_fresh_process_and_returns_a_rate():
     # set by its environment (BARLOW_THREADS=tensorflow), not checked here.
     roof = hardware.matmul_roof("float32", n=512)
     assert 0.1 < roof < 1e5
+
+
+@pytest.mark.parametrize("machine, environ, expected", [
+    ("x86_64", {}, "1"), ("AMD64", {}, "1"), ("x86_64", {"TF_ENABLE_ONEDNN_OPTS": "0"}, "0"),
+    ("x86_64", {"TF_ENABLE_ONEDNN_OPTS": "1"}, "1"), ("aarch64", {}, None), ("arm64", {}, None)])
+def test_onednn_is_turned_on_for_an_x86_cpu_unless_the_user_chose(machine, environ, expected):
+    env = dict(environ)
+    assert hardware.enable_onednn(env, machine) == (environ == {} and expected == "1")
+    assert env.get("TF_ENABLE_ONEDNN_OPTS") == expected
+
+
+def _onednn_in_a_fresh_process(**env):
+    report = "import barlow_lib.backends; from barlow_lib import provenance; print(provenance.collect()['onednn'])"
+    clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", report], capture_output=True, text=True, check=True,
+                         env=clean | {"KERAS_BACKEND": "tensorflow"} | env)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is turned on for x86-64")
+def test_importing_the_library_runs_tensorflow_with_onednn_and_the_record_says_so():
+    # TensorFlow leaves oneDNN off by itself on AVX2-only CPUs (this test's machine, when written: an AMD EPYC)
+    assert _onednn_in_a_fresh_process() == "True"
+    assert _onednn_in_a_fresh_process(TF_ENABLE_ONEDNN_OPTS="0") == "False"  # the user's choice stands
