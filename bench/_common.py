@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from barlow_lib.hardware import enable_onednn  # noqa: E402  (the standard library only: TensorFlow not loaded)
+
+enable_onednn()  # as importing barlow_lib does: the bench scripts import TensorFlow before the library
 
 
 def command_line(script: str) -> str:

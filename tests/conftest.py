@@ -1,6 +1,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from barlow_lib.hardware import enable_onednn  # noqa: E402  (the standard library only: TensorFlow not loaded)
+
+enable_onednn()  # as importing barlow_lib does, whichever test module imports TensorFlow first
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -94,3 +94,14 @@ def test_importing_the_library_runs_tensorflow_with_onednn_and_the_record_says_s
     # TensorFlow leaves oneDNN off by itself on AVX2-only CPUs (this test's machine, when written: an AMD EPYC)
     assert _onednn_in_a_fresh_process() == "True"
     assert _onednn_in_a_fresh_process(TF_ENABLE_ONEDNN_OPTS="0") == "False"  # the user's choice stands
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is turned on for x86-64")
+def test_the_bench_scripts_measure_with_onednn_as_the_library_runs():
+    # They import TensorFlow before barlow_lib, too late for the library's own setting: bench/_common.py sets it.
+    bench = os.path.join(os.path.dirname(__file__), "..", "bench")
+    probe = (f"import sys; sys.path.insert(0, {bench!r}); import _common, tensorflow; "
+             "from barlow_lib.hardware import onednn_in_use; print(onednn_in_use())")
+    clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=clean)
+    assert out.stdout.strip().splitlines()[-1] == "True"
