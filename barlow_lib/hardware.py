@@ -117,9 +117,9 @@ def enable_onednn(environ=os.environ, machine: str | None = None) -> bool:
 
     TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI or BF16, AVX-VNNI or AMX; on the others
     (AVX2 only: AMD Zen 2 and 3, older Intel laptops) it runs Eigen's convolutions, whose input gradient crawls on
-    the small maps of a CIFAR network's last stages (4 and 2 px). On a 2-core AMD EPYC (AVX2) the `cpu` recipe's
-    training path ran 1.8x faster with oneDNN on (results/bench-cpu-profile-avx2.json); where TensorFlow already
-    chose oneDNN nothing changes. ``TF_ENABLE_ONEDNN_OPTS=0`` keeps it off."""
+    the small maps of a CIFAR network's last stages (4 and 2 px): results/bench-cpu-profile-avx2.json sets the `cpu`
+    recipe's training path with and without oneDNN side by side on such a CPU. Where TensorFlow already chose
+    oneDNN nothing changes. ``TF_ENABLE_ONEDNN_OPTS=0`` keeps it off."""
     import platform
 
     machine = (machine or platform.machine()).lower()

@@ -93,3 +93,19 @@ def test_the_longer_schedule_sentence_reads_the_two_records(monkeypatch):
     assert "rose 10.0 points from epoch 10 to epoch 80 and 3.0 from there to epoch 160" in text
     long_.data["split"] = "val-from-train"  # a record on a validation split compares with no test figure
     assert targets.longer_schedule() is None
+
+
+def test_the_onednn_sentence_sets_the_librarys_path_beside_onednn_off(tmp_path):
+    assert targets.onednn_gain(tmp_path) is None  # no file: nothing claimed
+    rows = [{"setting": "TensorFlow's default threads", "train path pairs/s": 900.0, "train path % of fp32 roof": 40.0},
+            {"setting": "the library's default threads", "train path pairs/s": 1100.0,
+             "train path % of fp32 roof": 48.2},
+            {"setting": "oneDNN off", "train path pairs/s": 550.0, "train path % of fp32 roof": 24.1}]
+    roof = {"float32 matmul roof (GFLOP/s, 2048^3, TensorFlow's default threads)": 157.8}
+    (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows, "provenance": {"cpu": "Some CPU"},
+                                                             "summary": roof}))
+    text = targets.onednn_gain(tmp_path)
+    assert "1,100 pairs/s" in text and "550 with oneDNN off" in text and "2.0 times as fast" in text
+    assert "48.2% of that CPU's float32 roof (158 GFLOP/s)" in text and "Some CPU" in text
+    (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows[:2], "provenance": {}, "summary": {}}))
+    assert targets.onednn_gain(tmp_path) is None  # a profile without the oneDNN-off row claims nothing

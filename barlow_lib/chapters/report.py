@@ -34,6 +34,7 @@ SPLIT_TABLES = {
          "than the whole step."),
     ),
 }
+SPLIT_TABLES["bench-cpu-profile-avx2"] = SPLIT_TABLES["bench-cpu-profile"]  # the same profile, another CPU
 
 
 def markdown(result: dict, split: tuple = (), heading: bool = True) -> str:

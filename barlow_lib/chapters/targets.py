@@ -14,6 +14,7 @@ from . import seeds
 from .report import RESULTS
 
 PROFILE = "bench-cpu-profile.json"
+AVX2_PROFILE = "bench-cpu-profile-avx2.json"  # the same profile on a CPU where TensorFlow leaves oneDNN off
 PROFILE_KEY = "the library's default threads: the training path as % of the float32 roof"
 # bench/cpu_profile.py names the threads it ran with inside the key: "the library's default threads (intra-op 1,
 # inter-op 2): the training path ...". The target is the path `barlow-twins train` runs, at the library's
@@ -108,6 +109,26 @@ def layer_bound(folder=RESULTS) -> str | None:
                    f"overhead): {path_ms - layers_ms:.1f} ms, {1 - layers_ms / path_ms:.0%} of the step, which "
                    f"would have to fall to {target_ms - layers_ms:.1f} ms, {1 - layers_ms / target_ms:.0%} of a "
                    f"{target_ms:.1f} ms step, for the step to reach the target.")
+
+
+def onednn_gain(folder=RESULTS) -> str | None:
+    """What oneDNN bought on an AVX2-only CPU, from its profile (``AVX2_PROFILE``): the training path at the
+    library's defaults beside oneDNN off, TensorFlow's own choice on such a CPU. None without the file."""
+    if not (folder / AVX2_PROFILE).exists():
+        return None
+    result = json.loads((folder / AVX2_PROFILE).read_text())
+    rows = {r["setting"]: r for r in result["rows"]}
+    ours = next((r for name, r in rows.items() if name.startswith("the library's default")), None)
+    off = rows.get("oneDNN off")
+    if ours is None or off is None:
+        return None
+    pairs = "train path pairs/s"
+    roof = result["summary"]["float32 matmul roof (GFLOP/s, 2048^3, TensorFlow's default threads)"]
+    return (f"On the AVX2-only CPU (`{AVX2_PROFILE}`, {result['provenance']['cpu']}), the training path ran at "
+            f"{ours[pairs]:,.0f} pairs/s with the library's defaults, oneDNN on, against {off[pairs]:,.0f} with "
+            f"oneDNN off, TensorFlow's own choice there: {ours[pairs] / off[pairs]:.1f} times as fast. It reached "
+            f"{ours['train path % of fp32 roof']:.1f}% of that CPU's float32 roof ({roof:.0f} GFLOP/s), so a "
+            f"training takes longer there than the roofs alone would say.")
 
 
 def longer_schedule(folder=RESULTS) -> str | None:
