@@ -104,4 +104,6 @@ def describe(p: dict) -> str:
     """One line a reader can check: hardware, code, software, time."""
     hw = ", ".join(p.get("accelerators") or []) or f"{p.get('cpu')} ({p.get('cpu_count')} cores)"
     load = f"; load {p['load_average']}" if p.get("load_average") is not None else ""
-    return f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}; {p.get('time_utc')}{load}"
+    onednn = {True: " (oneDNN on)", False: " (oneDNN off)"}.get(p.get("onednn"), "")  # older files: not recorded
+    return (f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}{onednn}; "
+            f"{p.get('time_utc')}{load}")

@@ -105,3 +105,12 @@ def test_the_bench_scripts_measure_with_onednn_as_the_library_runs():
     clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=clean)
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_a_result_line_says_whether_onednn_ran_where_the_file_recorded_it():
+    from barlow_lib import provenance
+
+    p = {"cpu": "AMD EPYC", "cpu_count": 2, "commit": "abc", "keras": "3.15.1", "backend": "tensorflow"}
+    assert "on tensorflow (oneDNN on);" in provenance.describe(p | {"onednn": True})
+    assert "on tensorflow (oneDNN off);" in provenance.describe(p | {"onednn": False})
+    assert "oneDNN" not in provenance.describe(p) and "oneDNN" not in provenance.describe(p | {"onednn": None})
