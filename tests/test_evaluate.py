@@ -72,20 +72,32 @@ def test_lbfgs_probe_reaches_scikit_learns_optimum(l2):
 SAME_MINIMUM = 3e-7
 
 
-def test_a_warm_started_fit_reaches_the_same_minimum_in_fewer_steps(monkeypatch):
+def test_a_warm_started_fit_reaches_the_same_minimum():
     """linear_probe fits its L2 candidates from strong to weak, each from the last: the same minima as from zero."""
-    xs, y = correlated()  # features as correlated as a backbone's (on isotropic ones it saves no steps)
+    xs, y = correlated()  # features as correlated as a backbone's
     near = evaluate.softmax_regression(xs, y, 10, 1e-3)
-    (w, b, cold), n_cold = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4))
-    (w2, b2, warm), n_warm = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4,
-                                                                                          start=near[:2]))
+    w, b, cold = evaluate.softmax_regression(xs, y, 10, 1e-4)
+    w2, b2, warm = evaluate.softmax_regression(xs, y, 10, 1e-4, start=near[:2])
     assert abs(warm - cold) <= SAME_MINIMUM * max(1.0, abs(cold)), (warm, cold)
+
     def probabilities(w, b):  # b is unique only up to a constant added to every class: compare probabilities
         z = xs @ w + b
         z = np.exp(z - z.max(1, keepdims=True))
         return z / z.sum(1, keepdims=True)
     np.testing.assert_allclose(probabilities(w2, b2), probabilities(w, b), atol=1e-3)  # within the solver tol
-    assert n_warm < n_cold, (n_warm, n_cold)  # from the nearby solution: fewer evaluations than from zero
+
+
+def test_a_warm_start_saves_the_plain_solver_steps(monkeypatch):
+    # Without preconditioning, a weak penalty takes hundreds of evaluations from zero, and fewer from the
+    # stronger penalty's weights. (Preconditioned, a fit needs few from zero too: on four seeds of these features,
+    # when written, 44 to 102 evaluations from zero and 49 to 81 warm, float32 rounding deciding which is fewer.)
+    xs, y = correlated()
+    plain = {"precondition": False, "float32": False}
+    near = evaluate.softmax_regression(xs, y, 10, 1e-3, **plain)
+    _, n_cold = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4, **plain))
+    _, n_warm = evaluations(monkeypatch, lambda: evaluate.softmax_regression(xs, y, 10, 1e-4, start=near[:2],
+                                                                             **plain))
+    assert n_warm < n_cold, (n_warm, n_cold)
 
 
 def test_probe_with_chosen_strength_is_not_beaten_by_scikit_learns_default():
