@@ -81,6 +81,11 @@ def test_onednn_is_turned_on_for_an_x86_cpu_unless_the_user_chose(machine, envir
     assert env.get("TF_ENABLE_ONEDNN_OPTS") == expected
 
 
+# TensorFlow's Linux x86-64 wheels carry oneDNN (its macOS ones do not, whatever the variable says)
+ONEDNN_BUILD = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64")
+                                  or not sys.platform.startswith("linux"), reason="oneDNN: Linux x86-64 wheels")
+
+
 def _onednn_in_a_fresh_process(**env):
     report = "import barlow_lib.backends; from barlow_lib import provenance; print(provenance.collect()['onednn'])"
     clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
@@ -89,14 +94,14 @@ def _onednn_in_a_fresh_process(**env):
     return out.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is turned on for x86-64")
+@ONEDNN_BUILD
 def test_importing_the_library_runs_tensorflow_with_onednn_and_the_record_says_so():
     # TensorFlow leaves oneDNN off by itself on AVX2-only CPUs (this test's machine, when written: an AMD EPYC)
     assert _onednn_in_a_fresh_process() == "True"
     assert _onednn_in_a_fresh_process(TF_ENABLE_ONEDNN_OPTS="0") == "False"  # the user's choice stands
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is turned on for x86-64")
+@ONEDNN_BUILD
 def test_the_bench_scripts_measure_with_onednn_as_the_library_runs():
     # They import TensorFlow before barlow_lib, too late for the library's own setting: bench/_common.py sets it.
     bench = os.path.join(os.path.dirname(__file__), "..", "bench")
