@@ -103,9 +103,9 @@ def softmax_regression(x, y, n_classes: int, l2: float, max_iter: int = 500, tol
     """Minimise mean cross-entropy + (l2 / 2) ||W||^2 by L-BFGS; returns (W, b, final objective).
 
     ``start``: (W, b) to start from instead of zeros (a nearby problem's solution: the problem is strictly
-    convex, so the minimum is the same, reached in fewer steps). ``axes``: ``principal_axes`` of features
-    like ``x`` (default: of ``x``). Two choices make each fit fast without moving its minimum
-    (``bench/linear_probe.py`` measures them against the plain solver, both switched off):
+    convex, so the minimum is the same; the plain solver reaches it in fewer steps). ``axes``:
+    ``principal_axes`` of features like ``x`` (default: of ``x``). Two choices make each fit fast without moving
+    its minimum (``bench/linear_probe.py`` measures them against the plain solver, both switched off):
 
     - ``precondition``: the solver works in the principal axes, on weights scaled by the curvature expected
       along each one (variance / 4 + l2). The penalty is the same in any orthogonal basis, and the scaled
