@@ -105,12 +105,13 @@ def test_the_onednn_sentence_sets_the_librarys_path_beside_onednn_off(tmp_path):
     (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows, "provenance": {"cpu": "Some CPU"},
                                                              "summary": roof}))
     text = targets.onednn_gain(tmp_path)
-    assert "1,100 pairs/s" in text and "550 with oneDNN off" in text and "2.0 times as fast" in text
+    assert "1,100 pairs/s" in text and "550 at the same threads with oneDNN off" in text
+    assert "2.0 times as fast" in text
     assert "48.2% of that CPU's float32 roof (158 GFLOP/s)." in text and "Some CPU" in text
     assert "first profile" not in text  # nothing to set it beside
     (tmp_path / targets.PROFILE).write_text(json.dumps({"rows": [dict(rows[1], **{"train path pairs/s": 2200.0})],
-                                                        "provenance": {"cpu": "Fast CPU"}}))
+                                                        "provenance": {"cpu": "Fast CPU", "cpu_count": 2}}))
     text = targets.onednn_gain(tmp_path)
-    assert "(Fast CPU) ran the same path at 2,200 pairs/s" in text and "takes about 30 on the AVX2" in text
+    assert "(Fast CPU, 2 cores too) ran the same path at 2,200 pairs/s" in text and "takes about 30 on the AVX2" in text
     (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows[:2], "provenance": {}, "summary": {}}))
     assert targets.onednn_gain(tmp_path) is None  # a profile without the oneDNN-off row claims nothing

@@ -126,14 +126,16 @@ def onednn_gain(folder=RESULTS) -> str | None:
     pairs = "train path pairs/s"
     roof = result["summary"]["float32 matmul roof (GFLOP/s, 2048^3, TensorFlow's default threads)"]
     text = (f"On the AVX2-only CPU (`{AVX2_PROFILE}`, {result['provenance']['cpu']}), the training path ran at "
-            f"{ours[pairs]:,.0f} pairs/s with the library's defaults, oneDNN on, against {off[pairs]:,.0f} with "
-            f"oneDNN off, TensorFlow's own choice there: {ours[pairs] / off[pairs]:.1f} times as fast. It reached "
+            f"{ours[pairs]:,.0f} pairs/s with the library's defaults, oneDNN on, against {off[pairs]:,.0f} at the "
+            f"same threads with oneDNN off, as TensorFlow leaves it on that CPU: {ours[pairs] / off[pairs]:.1f} "
+            f"times as fast. It reached "
             f"{ours['train path % of fp32 roof']:.1f}% of that CPU's float32 roof ({roof:.0f} GFLOP/s).")
     first = json.loads((folder / PROFILE).read_text()) if (folder / PROFILE).exists() else {}
     theirs = next((r for r in first.get("rows", []) if r["setting"] == ours["setting"]), None)
     if theirs is None:
         return text
-    return text + (f" The first profile's CPU ({first['provenance']['cpu']}) ran the same path at "
+    return text + (f" The first profile's CPU ({first['provenance']['cpu']}, "
+                   f"{first['provenance'].get('cpu_count', '?')} cores too) ran the same path at "
                    f"{theirs[pairs]:,.0f} pairs/s, so a training that takes 15 minutes there takes about "
                    f"{15 * theirs[pairs] / ours[pairs]:.0f} on the AVX2-only CPU.")
 
