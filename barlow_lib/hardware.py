@@ -116,10 +116,10 @@ def enable_onednn(environ=os.environ, machine: str | None = None) -> bool:
     unset); True where this set it. Must run before TensorFlow is imported.
 
     On Linux, TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI or BF16, AVX-VNNI or AMX; on the others
-    (AVX2 only: AMD Zen 2 and 3, older Intel laptops) it runs Eigen's convolutions, whose input gradient crawls on
-    the small maps of a CIFAR network's last stages (4 and 2 px): results/bench-cpu-profile-avx2.json sets the `cpu`
-    recipe's training path with and without oneDNN side by side on such a CPU. Where TensorFlow already chose
-    oneDNN nothing changes. ``TF_ENABLE_ONEDNN_OPTS=0`` keeps it off."""
+    (AVX2 only: AMD Zen 2 and 3, older Intel laptops) it runs Eigen's convolutions, whose gradients are far slower
+    on a network as narrow as the `cpu` recipe's: results/bench-cpu-profile-avx2.json sets its training path with
+    and without oneDNN side by side on such a CPU. Where TensorFlow already chose oneDNN nothing changes.
+    ``TF_ENABLE_ONEDNN_OPTS=0`` keeps it off."""
     import platform
 
     machine = (machine or platform.machine()).lower()

@@ -86,8 +86,10 @@ ONEDNN_BUILD = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "
                                   or not sys.platform.startswith("linux"), reason="oneDNN: Linux x86-64 wheels")
 
 
-def _onednn_in_a_fresh_process(**env):
-    report = "import barlow_lib.backends; from barlow_lib import provenance; print(provenance.collect()['onednn'])"
+def _onednn_in_a_fresh_process(code="import barlow_lib.backends", **env):
+    """What ``provenance`` says of oneDNN after ``code`` ran in a fresh process with TF_ENABLE_ONEDNN_OPTS unset
+    (unless ``env`` sets it)."""
+    report = f"{code}; from barlow_lib import provenance; print(provenance.collect()['onednn'])"
     clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     out = subprocess.run([sys.executable, "-c", report], capture_output=True, text=True, check=True,
                          env=clean | {"KERAS_BACKEND": "tensorflow"} | env)
@@ -105,11 +107,8 @@ def test_importing_the_library_runs_tensorflow_with_onednn_and_the_record_says_s
 def test_the_bench_scripts_measure_with_onednn_as_the_library_runs():
     # They import TensorFlow before barlow_lib, too late for the library's own setting: bench/_common.py sets it.
     bench = os.path.join(os.path.dirname(__file__), "..", "bench")
-    probe = (f"import sys; sys.path.insert(0, {bench!r}); import _common, tensorflow; "
-             "from barlow_lib.hardware import onednn_in_use; print(onednn_in_use())")
-    clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=clean)
-    assert out.stdout.strip().splitlines()[-1] == "True"
+    assert _onednn_in_a_fresh_process(f"import sys; sys.path.insert(0, {bench!r}); import _common, tensorflow") \
+        == "True"
 
 
 def test_a_result_line_says_whether_onednn_ran_where_the_file_recorded_it():

@@ -134,10 +134,12 @@ def onednn_gain(folder=RESULTS) -> str | None:
     theirs = next((r for r in first.get("rows", []) if r["setting"] == ours["setting"]), None)
     if theirs is None:
         return text
-    return text + (f" The first profile's CPU ({first['provenance']['cpu']}, "
-                   f"{first['provenance'].get('cpu_count', '?')} cores too) ran the same path at "
-                   f"{theirs[pairs]:,.0f} pairs/s, so a training that takes 15 minutes there takes about "
-                   f"{15 * theirs[pairs] / ours[pairs]:.0f} on the AVX2-only CPU.")
+    budget = -next(t[4] for t in TARGETS if t[0] == "cpu" and t[5] == "min") / 60  # the cpu recipe's minutes
+    cores = first["provenance"].get("cpu_count")
+    return text + (f" The first profile's CPU ({first['provenance']['cpu']}"
+                   f"{f', {cores} cores' if cores else ''}) ran the same path at {theirs[pairs]:,.0f} pairs/s, so "
+                   f"a training that takes {budget:.0f} minutes there takes about "
+                   f"{budget * theirs[pairs] / ours[pairs]:.0f} on the AVX2-only CPU.")
 
 
 def longer_schedule(folder=RESULTS) -> str | None:
