@@ -329,7 +329,8 @@ def main():
 
             row = {"variant": name, "seed": seed, "budget": budget, "epochs": epochs,
                    "train_s": round(train_s, 1), "wall_s": round(time.perf_counter() - t, 1), **measure(probed(), ds),
-                   "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": commit}
+                   "overrides": json.loads(json.dumps(VARIANTS[name][1])), "commit": commit,
+                   "cpu": provenance.cpu_name()}  # a file extended on another machine: which CPU trained each run
             if source != name:
                 row["trained_as"] = source
             if name == "base" or source != name:  # the learning test's reference: the same network untrained
