@@ -19,6 +19,10 @@ every variant and says nothing the final kNN does not). Each run's backbone feat
 kNN uses every training image, the linear probe a class-balanced ``PROBE_IMAGES`` of them (the full probe on
 45,000 images costs more than the 3-minute training it would judge).
 
+Each run names the CPU that trained it (``cpu``): a file extended on another machine keeps the base's budget
+(the timing beside the base scales to the base's day) but not its wall times. Files from before runs named it
+were each written on one machine; their runs take the CPU the file's provenance names when first extended.
+
 The result file is rewritten whole after each run (a kill leaves the previous complete file); runs already
 in it are skipped, and a run killed halfway resumes from its folder under ``--work``. ``--forget NAME``
 drops a variant's timing, runs and folders first (the command stays in the file's command chain).
@@ -278,6 +282,9 @@ def main():
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
     calibration, runs = result.get("calibration", {}), result.get("runs", [])
+    if runs and not any("cpu" in r for r in runs):  # written before runs named their CPU, all by one machine:
+        for r in runs:                               # the one the file's provenance names
+            r["cpu"] = result["provenance"]["cpu"]
     base = recipes.Recipe.from_dict(result["base_recipe"]) if "base_recipe" in result else recipes.get(BASE)
     command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]
