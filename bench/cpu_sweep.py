@@ -266,6 +266,15 @@ def unequal_budget(name: str, budget: str, calibration: dict, base: recipes.Reci
     return False
 
 
+def runs_with_cpu(result: dict) -> list[dict]:
+    """The file's runs, each naming the CPU that trained it: a file written before runs named theirs was
+    written by one machine, the one its provenance names."""
+    runs = result.get("runs", [])
+    if any("cpu" in r for r in runs):
+        return runs
+    return [dict(r, cpu=result["provenance"]["cpu"]) for r in runs]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", required=True, help="a labelled image folder (DIR/train/<class>/...)")
@@ -281,10 +290,7 @@ def main():
     started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}
-    calibration, runs = result.get("calibration", {}), result.get("runs", [])
-    if runs and not any("cpu" in r for r in runs):  # written before runs named their CPU, all by one machine:
-        for r in runs:                               # the one the file's provenance names
-            r["cpu"] = result["provenance"]["cpu"]
+    calibration, runs = result.get("calibration", {}), runs_with_cpu(result)
     base = recipes.Recipe.from_dict(result["base_recipe"]) if "base_recipe" in result else recipes.get(BASE)
     command = _common.command_line("bench/cpu_sweep.py")
     commands = [c for c in result.get("command", "").split(" && ") if c and c != command] + [command]

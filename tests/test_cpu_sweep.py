@@ -117,3 +117,12 @@ def test_a_share_of_the_budget_trains_that_share_of_the_base_epochs_in_its_own_f
     assert cpu_sweep.cost_signature("budget-x0.5") != cpu_sweep.cost_signature("base")
     assert not cpu_sweep.unequal_budget("budget-x0.5", "15 min", calibration)
     assert cpu_sweep.variant_recipe("budget-x0.5", half["epochs"]).epochs == 22
+
+
+def test_runs_from_before_runs_named_their_cpu_take_the_cpu_of_the_machine_that_wrote_the_file():
+    old = {"provenance": {"cpu": "Intel(R) Xeon(R) Processor"}, "runs": [{"variant": "base"}, {"variant": "lars"}]}
+    assert [r["cpu"] for r in cpu_sweep.runs_with_cpu(old)] == ["Intel(R) Xeon(R) Processor"] * 2
+    extended = {"provenance": {"cpu": "AMD EPYC"}, "runs": [{"variant": "base", "cpu": "Intel(R) Xeon(R) Processor"},
+                                                            {"variant": "width-24", "cpu": "AMD EPYC"}]}
+    assert [r["cpu"] for r in cpu_sweep.runs_with_cpu(extended)] == ["Intel(R) Xeon(R) Processor", "AMD EPYC"]
+    assert cpu_sweep.runs_with_cpu({}) == []
