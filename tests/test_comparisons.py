@@ -195,3 +195,14 @@ def test_only_variants_trained_at_several_budgets_are_followed_across_budgets():
                          at("3 min", "probe", trained_as="base"), at("15 min", "base"), at("15 min", "wide"),
                          at("15 min", "probe", trained_as="base")])
     assert sweep.trained_at_several_budgets(result) == ["wide"]
+
+
+def test_a_variant_trained_on_another_cpu_than_the_base_says_which_beside_its_time():
+    xeon, amd = "Intel(R) Xeon(R) Processor", "AMD EPYC"
+    result = fake_sweep([dict(run("base", s, 0.60, 0.65), cpu=xeon) for s in (0, 1)]
+                        + [dict(run("wide", 0, 0.60, 0.66), cpu=amd, train_s=400.0),
+                           dict(run("tiny", 0, 0.60, 0.64), cpu=xeon)])
+    rows = {r["variant"]: r for r in sweep.rows(result, "3 min")}
+    assert rows["wide"]["train s"] == "400 on AMD EPYC"  # the base's budget in epochs, another CPU's seconds
+    assert rows["tiny"]["train s"] == 180 and rows["base"]["train s"] == 180
+    assert sweep.trained_on(result) == f"{xeon} (3 runs), {amd} (1 run)"

@@ -3,6 +3,7 @@ shows it: each variant's accuracy against the base recipe's, with every seed dra
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -80,11 +81,14 @@ def rows(result: dict, budget: str) -> list[dict]:
     where it has 2+ seeds) is marked as noise."""
     groups = by_variant(result, budget)
     base = groups.get("base", [])
+    base_cpus = {r.get("cpu") for r in base}
     out = []
     for n, runs in groups.items():
         row = {"variant": n, "what it changes": what(result, n),
                "epochs": runs[0]["epochs"], "seeds": len(runs),
                "train s": round(float(np.mean([r["train_s"] for r in runs])))}
+        if base and {r.get("cpu") for r in runs} != base_cpus:  # its epochs are the base's CPU's, its time not
+            row["train s"] = f"{row['train s']} on {', '.join(sorted({str(r.get('cpu')) for r in runs}))}"
         for key, label in (("knn", "kNN"), ("linear", "linear")):
             v = np.array([r[key] for r in runs]) * 100
             row[label] = f"{v.mean():.1f}" + (f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
@@ -95,6 +99,12 @@ def rows(result: dict, budget: str) -> list[dict]:
                     ddof=1) * np.sqrt(1 / len(v) + 1 / len(b)) else "")
         out.append(row)
     return out
+
+
+def trained_on(result: dict) -> str:
+    """Which CPUs trained the file's runs, and how many each ("AMD EPYC (4 runs), ..."), most runs first."""
+    counts = Counter(r.get("cpu", "a CPU not recorded") for r in result["runs"])
+    return ", ".join(f"{cpu} ({n} run{'' if n == 1 else 's'})" for cpu, n in counts.most_common())
 
 
 def narrow(table_rows: list[dict]) -> list[dict]:
