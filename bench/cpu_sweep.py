@@ -320,10 +320,9 @@ def main():
         if unequal_budget(name, budget, calibration, base):
             forget(name, f"trained {calibration[f'{name} @ {budget}']['epochs']} epochs, unlike the variants of the "
                    "same cost: measured again")
-    if args.forget:
-        write()
     for name in sorted(args.variants, key=lambda n: n != "base"):  # every timing first, the base's first, in
         calibrated(name, budget, args.minutes, calibration, ds, base)  # one stretch before any training
+    write()  # the timings kept before any training: a sweep killed in its first run resumes at the same epochs
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):

@@ -126,3 +126,22 @@ def test_runs_from_before_runs_named_their_cpu_take_the_cpu_of_the_machine_that_
                                                             {"variant": "width-24", "cpu": "AMD EPYC"}]}
     assert [r["cpu"] for r in cpu_sweep.runs_with_cpu(extended)] == ["Intel(R) Xeon(R) Processor", "AMD EPYC"]
     assert cpu_sweep.runs_with_cpu({}) == []
+
+
+def test_a_sweep_killed_in_its_first_run_has_kept_its_timings_so_it_resumes_at_the_same_epochs(
+        monkeypatch, tmp_path):
+    # A resumed run must train the epochs its folder was started with: timed again, the same variant got 23
+    # epochs where its folder held 26, and the folder was refused as "a run with other settings".
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the first run's training, interrupted
+
+    out = tmp_path / "sweep.json"
+    monkeypatch.setattr(cpu_sweep, "calibrate", lambda recipe, ds: 5000.0)
+    monkeypatch.setattr(cpu_sweep.train, "train", killed)
+    monkeypatch.setattr(sys, "argv", ["cpu_sweep.py", "--data", "cifar10-sample", "--limit", "600", "--minutes",
+                                      "1", "--variants", "base", "width-24", "--work", str(tmp_path / "runs"),
+                                      "--out", str(out)])
+    with pytest.raises(KeyboardInterrupt):
+        cpu_sweep.main()
+    kept = cpu_sweep.read_json(out)
+    assert set(kept["calibration"]) == {"base @ 1 min", "width-24 @ 1 min"} and kept["runs"] == []
