@@ -24,7 +24,8 @@ Each run names the CPU that trained it (``cpu``): a file extended on another mac
 were each written on one machine; their runs take the CPU the file's provenance names when first extended.
 
 The result file is rewritten whole after each run (a kill leaves the previous complete file); runs already
-in it are skipped, and a run killed halfway resumes from its folder under ``--work``. ``--forget NAME``
+in it are skipped, and a run killed halfway resumes from its folder under ``--work`` (at the epochs the
+file's timings, written before any training, gave it). One process at a time sweeps a ``--work`` folder. ``--forget NAME``
 drops a variant's timing, runs and folders first (the command stays in the file's command chain).
 """
 from __future__ import annotations
@@ -287,6 +288,10 @@ def main():
                    help="drop these variants' timings and runs at this budget first (a measurement found wrong)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    _common.run_locked(args.work, lambda: sweep(args))  # error:/fix: lines; one process per --work
+
+
+def sweep(args):
     started, commit = time.perf_counter(), provenance.git_commit()  # the code this process runs
     ds = validation_data(args.data, args.limit)
     result = read_json(args.out) if Path(args.out).exists() else {}

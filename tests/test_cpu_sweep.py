@@ -145,3 +145,20 @@ def test_a_sweep_killed_in_its_first_run_has_kept_its_timings_so_it_resumes_at_t
         cpu_sweep.main()
     kept = cpu_sweep.read_json(out)
     assert set(kept["calibration"]) == {"base @ 1 min", "width-24 @ 1 min"} and kept["runs"] == []
+
+
+def test_a_run_folder_the_sweep_cannot_resume_ends_in_error_and_fix_lines_not_a_traceback(
+        monkeypatch, tmp_path, capsys):
+    def refused(*args, **kwargs):
+        raise cpu_sweep.train.BarlowError("sweep-runs/1min/base-s0 already holds a run with other settings.",
+                                          "train into a new folder, or repeat the original options to resume.")
+
+    monkeypatch.setattr(cpu_sweep, "calibrate", lambda recipe, ds: 5000.0)
+    monkeypatch.setattr(cpu_sweep.train, "train", refused)
+    monkeypatch.setattr(sys, "argv", ["cpu_sweep.py", "--data", "cifar10-sample", "--limit", "600", "--minutes",
+                                      "1", "--variants", "base", "--work", str(tmp_path / "runs"),
+                                      "--out", str(tmp_path / "sweep.json")])
+    with pytest.raises(SystemExit) as ended:
+        cpu_sweep.main()
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and err.startswith("error:") and "fix:" in err and "Traceback" not in err
