@@ -25,8 +25,9 @@ were each written on one machine; their runs take the CPU the file's provenance 
 
 The result file is rewritten whole after each run (a kill leaves the previous complete file); runs already
 in it are skipped, and a run killed halfway resumes from its folder under ``--work`` (at the epochs the
-file's timings, written before any training, gave it). One process at a time sweeps a ``--work`` folder. ``--forget NAME``
-drops a variant's timing, runs and folders first (the command stays in the file's command chain).
+file's timings, written before any training, gave it). One process at a time sweeps a ``--work`` folder.
+``--forget NAME`` drops a variant's timing, runs and folders first (the command stays in the file's command
+chain).
 """
 from __future__ import annotations
 
