@@ -168,5 +168,5 @@ def longer_schedule(folder=RESULTS) -> str | None:
             f"{(bound - e_long['linear']['accuracy']) * 100:.1f} points further. Its kNN monitor rose "
             f"{(at_half - first) * 100:.1f} points from epoch {first_epoch} to epoch {half} and "
             f"{(last - at_half) * 100:.1f} from there to epoch {last_epoch}: each further epoch of this network buys "
-            f"less. What the target would take is a network that learns more per second of training; at the "
-            f"budgets the sweeps measured, no wider or deeper network did (above).")
+            f"less. What the target would take is a network that learns more per second of training: the lines "
+            f"above set each lever the CPU sweep followed against the base at every budget it ran.")
