@@ -205,4 +205,4 @@ def test_a_variant_trained_on_another_cpu_than_the_base_says_which_beside_its_ti
     rows = {r["variant"]: r for r in sweep.rows(result, "3 min")}
     assert rows["wide"]["train s"] == "400 on AMD EPYC"  # the base's budget in epochs, another CPU's seconds
     assert rows["tiny"]["train s"] == 180 and rows["base"]["train s"] == 180
-    assert sweep.trained_on(result) == f"{xeon} (3 runs), {amd} (1 run)"
+    assert sweep.trained_on(result) == f"{xeon} (3 rows), {amd} (1 row)"

@@ -102,9 +102,10 @@ def rows(result: dict, budget: str) -> list[dict]:
 
 
 def trained_on(result: dict) -> str:
-    """Which CPUs trained the file's runs, and how many each ("AMD EPYC (4 runs), ..."), most runs first."""
+    """Which CPUs trained the file's runs, and how many rows of its table each measured ("AMD EPYC (4 rows),
+    ..."; a probe-only variant's row probes another's training), most first."""
     counts = Counter(r.get("cpu", "a CPU not recorded") for r in result["runs"])
-    return ", ".join(f"{cpu} ({n} run{'' if n == 1 else 's'})" for cpu, n in counts.most_common())
+    return ", ".join(f"{cpu} ({n} row{'' if n == 1 else 's'})" for cpu, n in counts.most_common())
 
 
 def narrow(table_rows: list[dict]) -> list[dict]:
