@@ -326,9 +326,11 @@ def sweep(args):
         if unequal_budget(name, budget, calibration, base):
             forget(name, f"trained {calibration[f'{name} @ {budget}']['epochs']} epochs, unlike the variants of the "
                    "same cost: measured again")
+    timed_before = json.dumps(calibration)
     for name in sorted(args.variants, key=lambda n: n != "base"):  # every timing first, the base's first, in
         calibrated(name, budget, args.minutes, calibration, ds, base)  # one stretch before any training
-    write()  # the timings kept before any training: a sweep killed in its first run resumes at the same epochs
+    if args.forget or json.dumps(calibration) != timed_before:  # new timings kept before any training: a sweep
+        write()  # killed in its first run resumes at the same epochs (a finished sweep run again writes nothing)
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed and r["budget"] == budget for r in runs):

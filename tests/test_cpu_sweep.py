@@ -162,3 +162,22 @@ def test_a_run_folder_the_sweep_cannot_resume_ends_in_error_and_fix_lines_not_a_
         cpu_sweep.main()
     err = capsys.readouterr().err
     assert ended.value.code == 2 and err.startswith("error:") and "fix:" in err and "Traceback" not in err
+
+
+def test_a_finished_sweep_run_again_leaves_its_file_as_it_was(monkeypatch, tmp_path):
+    def trained_again(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    out = tmp_path / "sweep.json"
+    calibration = {"base @ 1 min": {"pairs_per_second": {"16 px": 5000.0}, "epochs": 3}}
+    runs = [{"variant": "base", "seed": 0, "budget": "1 min", "epochs": 3, "train_s": 50.0, "knn": 0.4, "linear": 0.5,
+             "cpu": "Some CPU"}]
+    cpu_sweep.write_json(out, {"base_recipe": cpu_sweep.recipes.get("cpu").to_dict(), "calibration": calibration,
+                               "runs": runs, "command": "python bench/cpu_sweep.py --minutes 1",
+                               "provenance": {"cpu": "Some CPU"}})
+    before = out.read_bytes()
+    monkeypatch.setattr(cpu_sweep.train, "train", trained_again)
+    monkeypatch.setattr(sys, "argv", ["cpu_sweep.py", "--data", "cifar10-sample", "--limit", "600", "--minutes",
+                                      "1", "--variants", "base", "--work", str(tmp_path / "runs"), "--out", str(out)])
+    cpu_sweep.main()
+    assert out.read_bytes() == before
