@@ -302,7 +302,8 @@ RECIPES = {
 # larger-view network lost to this one at equal cost, and the longer schedule won (combo-x1.5); at 15 minutes
 # on 2 cores, though, 24 px views read above 16 px on the global pool (three seeds each, results/cpu-sweep.json),
 # but not beyond the noise on the whole 4x4 map these recipes probe; a first stage 24 wide read above on the
-# linear probe (two seeds) by as much as its larger feature vector does at random init, within noise on kNN.
+# map's linear probe (two seeds) by no more than the same networks differ at random init (a difference within
+# the noise), and within noise on kNN: no sign of better-learnt features, at that budget.
 # 160 epochs (the keras-io example's count) are about 80 minutes on 2 quiet cores, a margin under two hours. It
 # probes the cpu recipe's whole 4x4 map, as chosen for that recipe on the validation split.
 RECIPES["cpu-long"] = RECIPES["cpu"].replace(
