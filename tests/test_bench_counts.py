@@ -35,6 +35,17 @@ def test_the_profile_splits_a_step_into_pieces_that_add_up_to_it():
     assert row["train path GFLOP/s"] == 80.0 and row["train path % of fp32 roof"] == 40.0
 
 
+def test_each_timing_of_a_setting_is_the_fastest_any_of_its_processes_read():
+    import cpu_profile
+
+    slow_step = {"step": 0.30, "epoch_step": 0.21, "views": 0.005, "forward": 0.07, "forward and backward": 0.21,
+                 "update": 0.009, "batch": 256, "gflop_per_step": 17.6, "roof": None, "threads": "t"}
+    slow_pieces = slow_step | {"step": 0.22, "epoch_step": 0.22, "forward": 0.08, "update": 0.008}
+    m = cpu_profile.fastest([slow_step, slow_pieces])
+    assert (m["step"], m["epoch_step"], m["forward"], m["update"]) == (0.22, 0.21, 0.07, 0.008)
+    assert cpu_profile.row("default", m, 200.0)["rest ms"] == round(1000 * (0.22 - 0.005 - 0.21 - 0.008), 1)
+
+
 @pytest.mark.integration  # builds the network: seconds, outside the unit suite
 def test_the_layer_profile_counts_every_flop_of_the_network_once():
     import cpu_layers
