@@ -194,23 +194,32 @@ def probed(backbone: keras.Model, spec: ModelSpec) -> keras.Model:
     """The network whose output kNN and the linear probe read: ``backbone`` itself, or (``spec.probe_grid``
     above 1) its last stage's map averaged over a probe_grid x probe_grid grid and flattened, the same
     weights (at 32 px, the ``cpu`` ResNet-10's 4x4 map of 128 channels gives 2,048 features with a grid of 4,
-    512 with a grid of 2, the shape of the keras-io network's own features). Images of another size give a
-    map of another side: a grid that does not divide it averages overlapping windows (``grid_weights``), so
-    the features keep their number.
+    512 with a grid of 2, the shape of the keras-io network's own features). ``spec.probe_stages`` other than
+    the last: each of those stages' maps averaged over the same grid, their features side by side (the
+    ``cpu`` network's third stage adds 64 channels x 16 cells). Images of another size give maps of another
+    side: a grid that does not divide one averages overlapping windows (``grid_weights``), so the features
+    keep their number.
     """
     grid = spec.probe_grid
-    if grid == 1:
+    if grid == 1 and tuple(spec.probe_stages) == (4,):
         return backbone
-    last_stage = backbone.get_layer("features").input
-    side = last_stage.shape[1]
-    if side is None:
-        raise ValueError("a probe grid needs a last stage of known side (build the backbone for the images' "
-                         "size: at_size)")
-    if side % grid == 0:
-        x = layers.AveragePooling2D(side // grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
-    else:
-        x = GridAverage(grid, name="probe_pool", dtype=_dtype(spec))(last_stage)
-    x = layers.Flatten(name="probed_features", dtype=_dtype(spec))(x)
+    last_block = {stage: blocks for stage, blocks in enumerate(STAGE_BLOCKS[spec.depth], start=1)}
+    parts = []
+    for stage in spec.probe_stages:
+        name = "features" if stage == 4 else f"stage{stage}_block{last_block[stage]}_out"
+        the_map = backbone.get_layer(name).input if stage == 4 else backbone.get_layer(name).output
+        side = the_map.shape[1]
+        if side is None:
+            raise ValueError("a probe grid needs maps of known side (build the backbone for the images' size: "
+                             "at_size)")
+        suffix = "" if stage == 4 else f"_stage{stage}"
+        if side % grid == 0:
+            x = layers.AveragePooling2D(side // grid, name=f"probe_pool{suffix}", dtype=_dtype(spec))(the_map)
+        else:
+            x = GridAverage(grid, name=f"probe_pool{suffix}", dtype=_dtype(spec))(the_map)
+        single = len(spec.probe_stages) == 1
+        parts.append(layers.Flatten(name="probed_features" if single else f"probed{suffix}", dtype=_dtype(spec))(x))
+    x = parts[0] if len(parts) == 1 else layers.Concatenate(name="probed_features", dtype=_dtype(spec))(parts)
     return keras.Model(backbone.input, x, name=f"{backbone.name}_probed")
 
 

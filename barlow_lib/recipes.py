@@ -61,6 +61,9 @@ class ModelSpec:
     # The features kNN and the linear probe read (models.probed): the last stage's map averaged over a
     # probe_grid x probe_grid grid and flattened; 1 is the global average the projector trains on.
     probe_grid: int = 1
+    # Which stages' maps are probed (numbered from 1, each averaged over the grid, side by side); the
+    # default, the last stage's alone. Earlier stages need the CIFAR stem and a probe_grid above 1.
+    probe_stages: tuple = (4,)
 
     def replace(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
@@ -213,6 +216,15 @@ class Recipe:
                               "a probe_grid x probe_grid grid, a whole number from 1, above 1 with the CIFAR stem "
                               "only (the ImageNet stem's features are already a flattened 2x2 map).",
                               "use `probe_grid` 1 (the global average) or 2 with `stem` cifar")
+        stages = self.model.probe_stages
+        if not (isinstance(stages, tuple) and stages and all(_whole(x) and 1 <= x <= 4 for x in stages)
+                and list(stages) == sorted(set(stages))):
+            raise BarlowError(f"`probe_stages` {stages!r}: the stages whose maps are probed, numbered 1 to 4, "
+                              "each once, in order.", "use e.g. `probe_stages` (4,) (the last stage) or (3, 4)")
+        if stages != (4,) and (self.model.stem != "cifar" or grid < 2):
+            raise BarlowError(f"`probe_stages` {stages!r}: stages other than the last are probed on the grid "
+                              "(`probe_grid` 2 or more) of the CIFAR stem's maps.",
+                              "use `probe_stages` (4,), or `stem` cifar with `probe_grid` 2 or 4")
         return self
 
     def to_dict(self) -> dict:
@@ -220,8 +232,9 @@ class Recipe:
 
     def trains_as(self, d: dict) -> bool:
         """Whether a recipe written as ``d`` (a result file's, a record's) trains and probes as this one: every
-        setting equal; the description, prose for readers, may have been reworded since."""
-        return {k: v for k, v in d.items() if k != "description"} == {
+        setting equal, a setting added since ``d`` was written at its default; the description, prose for
+        readers, may have been reworded since."""
+        return {k: v for k, v in Recipe.from_dict(d).to_dict().items() if k != "description"} == {
             k: v for k, v in self.to_dict().items() if k != "description"}
 
     @classmethod
@@ -229,6 +242,8 @@ class Recipe:
         d = dict(d)
         model = dict(d.pop("model"))
         model["projector"] = tuple(model["projector"])
+        if "probe_stages" in model:
+            model["probe_stages"] = tuple(model["probe_stages"])
         if "conv_bias" not in model:  # run folders written before the quirks had fields of their own
             keras_io = model.get("stem") == "imagenet"
             model |= {"conv_bias": keras_io, "shortcut_bn": not keras_io, "bn_momentum": 0.99 if keras_io else 0.9}

@@ -182,8 +182,8 @@ def main():
                          f"{args.batch or 'of the recipe'}), per thread setting", rows, summary, started,
                          data="random 32x32 uint8 images; each setting a fresh process, --repeats times, interleaved; "
                               "the training path: whole epochs of 16 steps through train.train_epoch after one "
-                              "compiling epoch; the step and its pieces: medians of --steps calls; each timing the fastest of "
-                              "the setting's processes")
+                              "compiling epoch; the step and its pieces: medians of --steps calls; each timing "
+                              "the fastest of the setting's processes")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,10 @@ VARIANTS = {
                           "took)", {"augment": {"output_size": 24}, "model": {"probe_grid": 4}}),
     "width-24-probe-4x4": ("width-24's training, probed on the last stage's whole 4x4 map (3,072 features)",
                            {"model": {"width": 24, "probe_grid": 4}}),
+    "probe-stage-3": ("the same training, probed on the third stage's map averaged to a 4x4 grid (1,024 features) "
+                      "instead of the last stage's", {"model": {"probe_grid": 4, "probe_stages": (3,)}}),
+    "probe-stages-3-4": ("the same training, probed on the third and the last stage's maps, each averaged to a 4x4 "
+                         "grid, side by side (3,072 features)", {"model": {"probe_grid": 4, "probe_stages": (3, 4)}}),
     "multicrop-2x8": ("multi-crop: two more views per image, 8 px, crops of 0.25-0.5 of the side (base: two "
                       "16 px views)", {"small_crops": 2}),
     "lars": ("LARS at solo-learn's CIFAR-10 settings: learning rate 0.3, trust coefficient 0.02 (base: LAMB, 0.01)",
@@ -88,7 +92,7 @@ VARIANTS = {
 # the share (what the rest of the budget would buy), timed as the base.
 # Settings that change only what is measured, not what is trained: a variant that changes only these is
 # judged on the run folder of the variant that trains the same (``trained_as``), not trained again.
-EVALUATION_ONLY = {"model": ("probe_grid",)}
+EVALUATION_ONLY = {"model": ("probe_grid", "probe_stages")}
 SWEEP_SETTINGS = {"knn_every": 0}  # every sweep run: no kNN monitor
 PROBE_IMAGES = 10_000
 

@@ -113,6 +113,24 @@ def test_a_2x2_probe_reads_the_last_stage_averaged_over_four_quadrants():
                                atol=1e-6)  # the four cells average to the global pool the projector reads
 
 
+def test_probing_the_third_and_last_stages_sets_both_maps_on_the_grid_side_by_side():
+    import keras
+
+    spec = recipes.get("cpu").model.replace(probe_grid=4, probe_stages=(3, 4))
+    bb = models.build_backbone(spec, 32)
+    x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+    third = np.asarray(keras.Model(bb.input, bb.get_layer("stage3_block1_out").output).predict_on_batch(x))
+    assert third.shape == (2, 8, 8, 64)  # the cpu ResNet-10's third stage at 32 px
+    cells = third.reshape(2, 4, 2, 4, 2, 64).mean(axis=(2, 4))  # each 2x2 window of the 8x8 map
+    last = np.asarray(models.probed(bb, spec.replace(probe_stages=(4,))).predict_on_batch(x))
+    got = np.asarray(models.probed(bb, spec).predict_on_batch(x))
+    assert got.shape == (2, 1024 + 2048)
+    np.testing.assert_allclose(got[:, :1024], cells.reshape(2, -1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[:, 1024:], last, rtol=1e-5, atol=1e-6)  # the last stage's probe, unchanged
+    alone = np.asarray(models.probed(bb, spec.replace(probe_stages=(3,))).predict_on_batch(x))
+    np.testing.assert_allclose(alone, got[:, :1024], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("size, side", [(48, 6), (16, 2)])
 def test_a_probe_grid_that_does_not_divide_the_map_averages_overlapping_windows(size, side):
     import keras

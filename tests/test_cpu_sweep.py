@@ -73,6 +73,10 @@ def test_a_continued_sweep_keeps_the_base_its_file_started_from():
     assert cpu_sweep.variant_recipe("base", 5, started).model.probe_grid == 1
     assert cpu_sweep.variant_recipe("probe-2x2", 5, started).model.probe_grid == 2
     assert cpu_sweep.trained_as("probe-2x2", started) == "base"
+    for name in ("probe-stage-3", "probe-stages-3-4"):  # another layer probed: the base's folder, probed again
+        assert cpu_sweep.trained_as(name, started) == "base"
+        assert cpu_sweep.cost_signature(name, started) == cpu_sweep.cost_signature("base", started)
+    assert cpu_sweep.variant_recipe("probe-stages-3-4", 5, started).model.probe_stages == (3, 4)
     assert cpu_sweep.variant_recipe("base", 5).model.probe_grid == recipes.get("cpu").model.probe_grid
 
 

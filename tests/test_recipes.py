@@ -1,4 +1,5 @@
 """Recipes refuse settings that would be silently ignored; the library refuses backends it does not support."""
+import json
 import subprocess
 import sys
 
@@ -93,7 +94,7 @@ def test_a_run_folder_saved_before_a_setting_existed_matches_the_same_recipe_tod
     new = {"recipe": recipes.get("smoke").to_dict(), "seed": 0, "data_seed": 0}
     old = {"recipe": {k: v for k, v in new["recipe"].items() if k != "view_schedule"}, "seed": 0, "data_seed": 0}
     old["recipe"]["model"] = {k: v for k, v in old["recipe"]["model"].items()
-                              if k not in ("projector_bn", "probe_grid")}
+                              if k not in ("projector_bn", "probe_grid", "probe_stages")}
     assert runs.differences(old, new) == []
     changed = dict(old, recipe=dict(old["recipe"], lambd=0.5))
     assert runs.differences(changed, new) == ["recipe"]
@@ -114,6 +115,33 @@ def test_a_probe_grid_above_1_with_the_imagenet_stem_is_refused():
     with pytest.raises(BarlowError, match="CIFAR stem only"):
         keras_io.replace(model={"probe_grid": 2}).check()
     assert keras_io.replace(model={"probe_grid": 1}).check().model.probe_grid == 1
+
+
+@pytest.mark.parametrize("stages", [(), (5,), (0, 4), (4, 3), (3, 3), (3.5,), [3, 4]])
+def test_probe_stages_that_are_not_stages_numbered_1_to_4_once_in_order_are_refused(stages):
+    with pytest.raises(BarlowError, match="`probe_stages`") as err:
+        recipes.get("cpu").replace(model={"probe_stages": stages}).check()
+    assert "(3, 4)" in err.value.fix
+
+
+def test_earlier_stages_are_probed_only_on_the_grid_of_the_cifar_stems_maps():
+    cpu = recipes.get("cpu")
+    assert cpu.replace(model={"probe_stages": (3, 4)}).check().model.probe_stages == (3, 4)
+    for model in ({"probe_grid": 1}, {"stem": "imagenet", "probe_grid": 1}):
+        with pytest.raises(BarlowError, match="on the grid") as err:
+            cpu.replace(model=model | {"probe_stages": (3, 4)}, augment={"output_size": None}).check()
+        assert "probe_grid" in err.value.fix
+
+
+def test_a_recipe_written_before_a_setting_existed_trains_as_the_same_recipe_today():
+    # cpu_seeds compares the record's recipe with today's: a field added since is at its default, not a change.
+    cpu = recipes.get("cpu")
+    old = cpu.to_dict()
+    del old["model"]["probe_stages"]
+    assert cpu.trains_as(old)
+    assert not cpu.replace(model={"probe_stages": (3, 4)}).trains_as(old)
+    assert recipes.Recipe.from_dict(json.loads(json.dumps(cpu.replace(model={"probe_stages": (3, 4)}).to_dict()))
+                                    ).model.probe_stages == (3, 4)  # JSON's list read back as the tuple
 
 
 def test_views_smaller_than_the_images_with_the_imagenet_stem_are_refused_before_training():
