@@ -27,6 +27,15 @@ def test_a_record_row_says_its_split_and_its_images():
     assert published.rows()[0] == row  # the book's records come first
 
 
+def test_a_record_row_names_the_layers_its_probe_read():
+    def named(**model):
+        return published._probed({"recipe": {"model": model}})
+
+    assert named() == "the backbone"  # a record from before the probe settings: the global pool
+    assert named(probe_grid=4) == "the backbone's last stage on a 4x4 grid"
+    assert named(probe_grid=4, probe_stages=[3, 4]) == "the backbone's stages 3 and 4 on a 4x4 grid"
+
+
 def run(variant, seed, knn, linear, epochs=5):
     return {"variant": variant, "seed": seed, "budget": "3 min", "epochs": epochs, "train_s": 180.0,
             "knn": knn, "linear": linear}

@@ -45,8 +45,13 @@ def _network(config: dict) -> str:
 
 
 def _probed(config: dict) -> str:
-    grid = config["recipe"]["model"].get("probe_grid", 1)  # records written before the setting: the global pool
-    return "the backbone" if grid == 1 else f"the backbone's last stage on a {grid}x{grid} grid"
+    model = config["recipe"]["model"]
+    grid = model.get("probe_grid", 1)  # records written before the setting: the global pool
+    stages = tuple(model.get("probe_stages", (4,)))  # and the last stage alone
+    if grid == 1:
+        return "the backbone"
+    which = "last stage" if stages == (4,) else f"stages {' and '.join(map(str, stages))}"
+    return f"the backbone's {which} on a {grid}x{grid} grid"
 
 
 def record_row(name: str, rec) -> dict:
