@@ -200,26 +200,21 @@ def probed(backbone: keras.Model, spec: ModelSpec) -> keras.Model:
     side: a grid that does not divide one averages overlapping windows (``grid_weights``), so the features
     keep their number.
     """
-    grid = spec.probe_grid
-    if grid == 1 and tuple(spec.probe_stages) == (4,):
+    grid, dtype = spec.probe_grid, _dtype(spec)
+    if grid == 1 and spec.probe_stages == (4,):
         return backbone
-    last_block = {stage: blocks for stage, blocks in enumerate(STAGE_BLOCKS[spec.depth], start=1)}
     parts = []
     for stage in spec.probe_stages:
-        name = "features" if stage == 4 else f"stage{stage}_block{last_block[stage]}_out"
-        the_map = backbone.get_layer(name).input if stage == 4 else backbone.get_layer(name).output
+        the_map = backbone.get_layer(f"stage{stage}_block{STAGE_BLOCKS[spec.depth][stage - 1]}_out").output
         side = the_map.shape[1]
         if side is None:
             raise ValueError("a probe grid needs maps of known side (build the backbone for the images' size: "
                              "at_size)")
-        suffix = "" if stage == 4 else f"_stage{stage}"
-        if side % grid == 0:
-            x = layers.AveragePooling2D(side // grid, name=f"probe_pool{suffix}", dtype=_dtype(spec))(the_map)
-        else:
-            x = GridAverage(grid, name=f"probe_pool{suffix}", dtype=_dtype(spec))(the_map)
-        single = len(spec.probe_stages) == 1
-        parts.append(layers.Flatten(name="probed_features" if single else f"probed{suffix}", dtype=_dtype(spec))(x))
-    x = parts[0] if len(parts) == 1 else layers.Concatenate(name="probed_features", dtype=_dtype(spec))(parts)
+        suffix = "" if len(spec.probe_stages) == 1 else f"_stage{stage}"
+        pool = (layers.AveragePooling2D(side // grid, name=f"probe_pool{suffix}", dtype=dtype) if side % grid == 0
+                else GridAverage(grid, name=f"probe_pool{suffix}", dtype=dtype))
+        parts.append(layers.Flatten(name=f"probed_features{suffix}", dtype=dtype)(pool(the_map)))
+    x = parts[0] if len(parts) == 1 else layers.Concatenate(name="probed_features", dtype=dtype)(parts)
     return keras.Model(backbone.input, x, name=f"{backbone.name}_probed")
 
 

@@ -234,8 +234,7 @@ class Recipe:
         """Whether a recipe written as ``d`` (a result file's, a record's) trains and probes as this one: every
         setting equal, a setting added since ``d`` was written at its default; the description, prose for
         readers, may have been reworded since."""
-        return {k: v for k, v in Recipe.from_dict(d).to_dict().items() if k != "description"} == {
-            k: v for k, v in self.to_dict().items() if k != "description"}
+        return settings(d) == settings(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
@@ -328,6 +327,16 @@ RECIPES["cpu-long"] = RECIPES["cpu"].replace(
                 "cores; its settings were chosen on a validation split carved from the training images.")
 RECIPES["smoke"] = RECIPES.pop("smoke")  # listed last: for tests, not readers
 ALIASES = {"seed": "keras-io"}  # the name the first versions of this book used
+
+
+def settings(d):
+    """A saved recipe as today's Recipe writes it (settings added since at their defaults), without its
+    description: prose, not a setting. A recipe with fields this library does not know is returned as saved."""
+    try:
+        d = Recipe.from_dict(d).to_dict()
+    except (TypeError, KeyError, ValueError, AttributeError):
+        pass
+    return {k: v for k, v in d.items() if k != "description"} if isinstance(d, dict) else d
 
 
 def get(name: str) -> Recipe:

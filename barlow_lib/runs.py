@@ -29,7 +29,7 @@ import numpy as np
 from . import checkpoint, files, lock, provenance
 from . import data as data_sources
 from .errors import BarlowError
-from .recipes import Recipe
+from .recipes import Recipe, settings as recipe_settings
 
 SETTINGS = ("recipe", "data", "limit", "data_seed", "resize", "seed")  # what a resumed run must repeat
 _RETRAIN = "run the same `train` command again: it rewrites this file from the checkpoint"
@@ -43,20 +43,10 @@ def config_for(recipe: Recipe, ds, *, seed: int, devices: int) -> dict:
             "resize": ds.resized_to, "seed": seed, "devices": devices, "eval_split": ds.eval_split}
 
 
-def _normal_recipe(d):
-    """A saved recipe as today's Recipe writes it (fields added since then take their defaults), without its
-    description: prose, not a setting (a library whose wording changed still resumes the run)."""
-    try:
-        d = Recipe.from_dict(d).to_dict()
-    except (TypeError, KeyError, ValueError, AttributeError):
-        pass  # unknown fields: compared as saved (and reported by _unknown_settings)
-    return {k: v for k, v in d.items() if k != "description"} if isinstance(d, dict) else d
-
-
 def differences(old: dict, new: dict) -> list[str]:
     defaults = {"data_seed": old.get("seed"), "resize": None}  # folders written before these were recorded
-    old = dict(old, recipe=_normal_recipe(old.get("recipe")))
-    new = dict(new, recipe=_normal_recipe(new.get("recipe")))
+    old = dict(old, recipe=recipe_settings(old.get("recipe")))
+    new = dict(new, recipe=recipe_settings(new.get("recipe")))
     return [k for k in SETTINGS if old.get(k, defaults.get(k)) != new.get(k)
             and not (k == "data" and data_sources.same_data(old.get(k), new.get(k)))]
 

@@ -140,6 +140,7 @@ def test_a_recipe_written_before_a_setting_existed_trains_as_the_same_recipe_tod
     del old["model"]["probe_stages"]
     assert cpu.trains_as(old)
     assert not cpu.replace(model={"probe_stages": (3, 4)}).trains_as(old)
+    assert not cpu.trains_as(dict(old, model=dict(old["model"], a_newer_setting=1)))  # unknown: another recipe
     assert recipes.Recipe.from_dict(json.loads(json.dumps(cpu.replace(model={"probe_stages": (3, 4)}).to_dict()))
                                     ).model.probe_stages == (3, 4)  # JSON's list read back as the tuple
 
