@@ -260,6 +260,12 @@ def forward_flops(model: keras.Model) -> int:
     return int(total)
 
 
+def pair_flops(backbone: keras.Model, projector: keras.Model | None = None) -> int:
+    """FLOPs of one training pair: two views, each through the backbone (and the projector, where given)
+    forward once and backward at twice the forward's cost."""
+    return 3 * 2 * (forward_flops(backbone) + (0 if projector is None else forward_flops(projector)))
+
+
 def stage_shapes(backbone: keras.Model) -> dict:
     """Feature-map shape after the stem and after each stage, for one image."""
     shapes = {"input": tuple(backbone.input.shape[1:])}

@@ -76,9 +76,8 @@ def matmul_roof(dtype, n=2048):
 def step_gflop(recipe, batch):
     """FLOPs of one step: encoder and projector, forward (x1) and backward (x2), on two views."""
     twin = models.build_twin(recipe)
-    per_image = models.forward_flops(twin.backbone) + models.forward_flops(twin.projector)
     d = twin.projector.output.shape[-1]
-    return (3 * 2 * per_image * batch + 6 * batch * d * d) / 1e9
+    return (models.pair_flops(twin.backbone, twin.projector) * batch + 6 * batch * d * d) / 1e9
 
 
 def main():

@@ -91,3 +91,14 @@ def test_the_timed_layer_pass_computes_the_forward_and_the_gradients_training_ta
     assert len(stem_fn(*stem_args)[0][1]) == 1  # the stem: the kernel's gradient only
     dense_fn, dense_args, _ = cpu_layers.layer_pass("dense", (16,), (32,), batch=3, first=False)
     assert dense_fn(*dense_args)[1][1][0].shape == (16, 32)
+
+
+@pytest.mark.integration  # builds a ResNet-18: seconds, outside the unit suite
+def test_the_published_resnet18_is_counted_at_its_standard_arithmetic():
+    from barlow_lib.chapters import published
+
+    spec = recipes.ModelSpec(**published.RESNET18, precision="float32")
+    forward = models.forward_flops(models.build_backbone(spec, 32))
+    # CIFAR ResNet-18 at 32 px: 0.56 G multiply-adds per image, the figure its papers and profilers give
+    assert forward / 2 == pytest.approx(0.556e9, rel=0.01)
+    assert models.pair_flops(models.build_backbone(spec, 32)) == 6 * forward  # two views, forward and backward

@@ -1,6 +1,8 @@
 """The results page's targets: each bound read against the file that measured it, never guessed."""
 import json
 
+import pytest
+
 from barlow_lib import records
 from barlow_lib.chapters import targets
 
@@ -93,6 +95,27 @@ def test_the_longer_schedule_sentence_reads_the_two_records(monkeypatch):
     assert "rose 10.0 points from epoch 10 to epoch 80 and 3.0 from there to epoch 160" in text
     long_.data["split"] = "val-from-train"  # a record on a validation split compares with no test figure
     assert targets.longer_schedule() is None
+
+
+@pytest.mark.integration  # builds the cpu twin and a ResNet-18: seconds, outside the unit suite
+def test_the_published_cost_sets_resnet18s_arithmetic_against_the_cpu_long_record(monkeypatch):
+    from barlow_lib import recipes
+
+    data = _rec("cpu-long", "test", 0.732, 0.662, 5137.5).data
+    data.update(config={"recipe": recipes.get("cpu-long").to_dict()}, n_train=50_000,
+                history={"epoch": list(range(1, 161))}, cpu_float32_matmul_roof_gflops=320.7)
+    monkeypatch.setattr(records, "load", {"cpu-long": FakeRecord(data)}.get)
+    text = targets.published_cost()
+    # cpu-long: 0.0627 GFLOP a pair x 50,000 x 160 = 501 PFLOP in 5,137.5 s (98 GFLOP/s); lightly's 200 epochs
+    # of ResNet-18: 6 x 1.111 GFLOP x 50,000 x 200 = 66.6 PFLOP... x 1000, 133 times as much
+    assert "at least 133 times (lightly benchmark, 200 epochs, 84.2% kNN)" in text
+    assert "665 times (solo-learn, 1000 epochs, 92.1% linear)" in text
+    assert "Barlow-Twins-TF" not in text and "keras-io" not in text  # below the target, or no network to count
+    assert "(98 GFLOP/s)" in text and "about 190 hours" in text and "(321 GFLOP/s)" in text and "for 58." in text
+    data["train_seconds"] = 5137.5 / 2  # twice the rate: half the hours
+    assert "about 95 hours" in targets.published_cost()
+    data["split"] = "val-from-train"  # no test-split record: nothing claimed
+    assert targets.published_cost() is None
 
 
 def test_the_onednn_sentence_sets_the_librarys_path_beside_onednn_off(tmp_path):

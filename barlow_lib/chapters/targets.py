@@ -170,3 +170,50 @@ def longer_schedule(folder=RESULTS) -> str | None:
             f"{(last - at_half) * 100:.1f} from there to epoch {last_epoch}: each further epoch of this network buys "
             f"less. What the target would take is a network that learns more per second of training: the lines "
             f"above set each lever the CPU sweep followed against the base at every budget it ran.")
+
+
+def published_cost() -> str | None:
+    """What the published figures at or above `cpu-long`'s linear target cost in arithmetic, against the
+    `cpu-long` record's own training (``models.pair_flops``: two views, forward and backward, every epoch):
+    the published network's backbone alone (a lower bound: its projector is left out) against the record's
+    backbone and projector. It converts each into hours on the record's CPU at the rate the record's whole run
+    averaged and at the float32 matmul roof measured beside it (no training runs faster than its roof). None
+    without the record on the test split."""
+    from .. import models, recipes  # TensorFlow is imported only when the page asks for this
+    from . import published
+
+    rec = records.load("cpu-long")
+    if rec is None or rec["split"] != "test" or not rec.get("train_seconds"):
+        return None
+    bound = next(t[4] for t in TARGETS if t[0] == "cpu-long" and t[3][-2] == "linear")
+    above = [r for r in published.PUBLISHED if "model" in r and max(r["kNN"] or 0, r["linear"] or 0) >= bound]
+    if not above:
+        return None
+    twin = models.build_twin(recipes.Recipe.from_dict(rec["config"]["recipe"]))
+    ours = models.pair_flops(twin.backbone, twin.projector) * rec["n_train"] * len(rec["history"]["epoch"])
+    rate = ours / rec["train_seconds"]  # FLOP/s the record's run averaged, monitor and all
+    roof = rec.get("cpu_float32_matmul_roof_gflops")
+    spec = recipes.ModelSpec(**above[0]["model"], precision="float32")
+    per_epoch = models.pair_flops(models.build_backbone(spec, 32)) * published.TRAIN_IMAGES
+    cheapest = min(above, key=lambda r: r["epochs"])
+    theirs = per_epoch * cheapest["epochs"]
+
+    def figure(r):
+        return f"{r['linear']:.1%} linear" if r["linear"] is not None else f"{r['kNN']:.1%} kNN"
+
+    each = [f"{per_epoch * r['epochs'] / ours:,.0f} times ({r['result']}, {r['epochs']} epochs, {figure(r)})"
+            for r in above]
+    listed = each[0] if len(each) == 1 else ", ".join(each[:-1]) + " or " + each[-1]
+    text = (f"Every published figure in the table at or above {bound:.0%} trains a {above[0]['network']}, "
+            f"{above[0]['model']['width']} filters wide in its first stage, on 32 px views, and costs at least "
+            f"{listed} "
+            f"the arithmetic of `cpu-long`'s {len(rec['history']['epoch'])} epochs: the published network's "
+            f"backbone alone, forward and backward through two views of every training image each epoch, against "
+            f"`cpu-long`'s backbone and projector. At the rate `cpu-long`'s whole run averaged on its CPU "
+            f"({rate / 1e9:.0f} GFLOP/s), the cheapest of them would train for about "
+            f"{theirs / rate / 3600:,.0f} hours")
+    if roof:
+        text += (f"; even at the float32 matmul roof measured beside the record ({roof:.0f} GFLOP/s), which no "
+                 f"training reaches, for {theirs / (roof * 1e9) / 3600:,.0f}")
+    return text + (". None of them reaches the target within two hours of two cores; whether a network cheaper "
+                   "than theirs could is what the sweep's levers measure.")

@@ -53,7 +53,7 @@ def throughput(recipe, steps=20, warmup=3, profile=None):
         t = time.perf_counter()
         train.train_epoch(twin, timed, b, 1, 1, progress=False)
         step_s = (time.perf_counter() - t) / steps
-    flops_pair = 3 * 2 * (models.forward_flops(twin.backbone) + models.forward_flops(twin.projector))
+    flops_pair = models.pair_flops(twin.backbone, twin.projector)
     pairs = b / step_s
     peak = peak_flops()
     return {"recipe": recipe.name, "precision": hardware.resolve_precision(recipe.model.precision), "batch": b,
