@@ -135,6 +135,10 @@ def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard
     result["runs"][-1]["random_init"]["linear"] = 0.38  # at random init 4x4 reads 38.0 and 2x2 34.0: +4.0 of +5.0
     assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", random_init=True)["linear"] == (
         "+4.0 points (2 and 2 seeds)")
+    for r in result["runs"][1:3]:  # a variant whose networks were not probed untrained: said, not a nan
+        del r["random_init"]
+    untrained = sweep.difference(result, "probe-2x2", "probe-4x4", "3 min", random_init=True)
+    assert untrained == {k: "not measured at random init on probe-2x2" for k in ("knn", "linear")}
 
 
 def test_accuracies_kept_as_fractions_are_shown_as_percentages_like_the_prose():

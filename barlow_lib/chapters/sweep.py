@@ -166,6 +166,9 @@ def difference(result: dict, variant: str, reference: str, budget: str, random_i
     for key in ("knn", "linear"):
         a, b = (np.array([r["random_init"][key] if random_init else r[key] for r in groups[n]
                           if not random_init or "random_init" in r]) * 100 for n in (variant, reference))
+        if not min(len(a), len(b)):  # the sweep measured one side's networks at random init, not the other's
+            out[key] = f"not measured at random init on {variant if not len(a) else reference}"
+            continue
         diff = a.mean() - b.mean()
         text = f"{diff:+.1f} points ({len(a)} and {len(b)} seeds)"
         if min(len(a), len(b)) < 2:
