@@ -35,6 +35,7 @@ def test_the_summary_is_the_mean_and_sample_spread_of_the_seeds_in_points():
     assert cpu_seeds.summary(seeds[:1])["knn"]["sd"] is None  # one seed has no spread
 
 
+@pytest.mark.integration  # three runs of the script, each starting TensorFlow: a minute, outside the unit suite
 def test_seeds_are_trained_scored_against_random_init_and_skipped_once_in_the_file(tmp_path):
     out, work = tmp_path / "seeds.json", tmp_path / "work"
     cmd = [sys.executable, str(ROOT / "bench" / "cpu_seeds.py"), "--data", "synthetic", "--recipe", "smoke",

@@ -51,6 +51,7 @@ def test_the_imagenet_stem_refuses_small_views():
         recipes.get("keras-io").replace(small_crops=2).check()
 
 
+@pytest.mark.integration  # trains, kills and resumes: most of a minute, outside the unit suite
 def test_a_multi_crop_run_learns_and_resumes_exactly(tmp_path):
     ds = data.load("synthetic", limit=192)
     recipe = recipes.get("smoke").replace(epochs=3, batch_size=32, small_crops=2)
