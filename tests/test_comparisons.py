@@ -133,11 +133,17 @@ def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard
     assert d["knn"] == "+1.0 points (2 and 2 seeds) (noise)"
     assert "no spread" in sweep.difference(result, "probe-4x4", "base", "3 min")["linear"]
     result["runs"][-1]["random_init"]["linear"] = 0.38  # at random init 4x4 reads 38.0 and 2x2 34.0: +4.0 of +5.0
-    assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", random_init=True)["linear"] == (
+    assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", "at random init")["linear"] == (
         "+4.0 points (2 and 2 seeds)")
+    # what training added: 4x4 gains 20.0 and 22.0 over its untrained networks, 2x2 20.0 and 20.0: +1.0, within
+    # two standard errors (sqrt(2/2 + 0/2) = 1.0 point)
+    assert sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", "learnt")["linear"] == (
+        "+1.0 points (2 and 2 seeds) (noise)")
+    with pytest.raises(ValueError, match="measure"):
+        sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", "untrained")
     for r in result["runs"][1:3]:  # a variant whose networks were not probed untrained: said, not a nan
         del r["random_init"]
-    untrained = sweep.difference(result, "probe-2x2", "probe-4x4", "3 min", random_init=True)
+    untrained = sweep.difference(result, "probe-2x2", "probe-4x4", "3 min", "at random init")
     assert untrained == {k: "not measured at random init on probe-2x2" for k in ("knn", "linear")}
 
 

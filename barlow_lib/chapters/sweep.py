@@ -155,17 +155,28 @@ def paired_gains(result: dict, variant: str, budget: str) -> dict:
             for key in ("knn", "linear")}
 
 
-def difference(result: dict, variant: str, reference: str, budget: str, random_init: bool = False) -> dict:
+MEASURES = ("trained", "at random init", "learnt")  # what difference() compares: see there
+
+
+def difference(result: dict, variant: str, reference: str, budget: str, measure: str = "trained") -> dict:
     """{"knn": text, "linear": text}: the variant's mean minus the reference's, in points, marked "(noise)" where
     it is within two standard errors of the difference (each side's own seed-to-seed spread). Unpaired: the
     two may have been measured on different trainings of the same seeds (a run folder trained again on another
-    machine or with other thread settings is not bit-identical). ``random_init``: the same for the runs' networks
-    before training, where both sides measured them."""
+    machine or with other thread settings is not bit-identical). ``measure``: "trained", the runs' accuracy;
+    "at random init", the same networks' before training; "learnt", each run's trained minus its own untrained
+    accuracy, what training added (the last two where both sides measured random init)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+
+    def value(r, key):
+        return {"trained": r[key], "at random init": r["random_init"][key],
+                "learnt": r[key] - r["random_init"][key]}[measure]
+
     groups = by_variant(result, budget)
     out = {}
     for key in ("knn", "linear"):
-        a, b = (np.array([r["random_init"][key] if random_init else r[key] for r in groups[n]
-                          if not random_init or "random_init" in r]) * 100 for n in (variant, reference))
+        a, b = (np.array([value(r, key) for r in groups[n] if measure == "trained" or "random_init" in r]) * 100
+                for n in (variant, reference))
         if not min(len(a), len(b)):  # the sweep measured one side's networks at random init, not the other's
             out[key] = f"not measured at random init on {variant if not len(a) else reference}"
             continue
