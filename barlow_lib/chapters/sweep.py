@@ -181,7 +181,7 @@ def difference(result: dict, variant: str, reference: str, budget: str, measure:
             out[key] = f"not measured at random init on {variant if not len(a) else reference}"
             continue
         diff = a.mean() - b.mean()
-        text = f"{diff:+.1f} points ({len(a)} and {len(b)} seeds)"
+        text = f"{round(diff, 1) + 0.0:+.1f} points ({len(a)} and {len(b)} seeds)"  # + 0.0: no "-0.0"
         if min(len(a), len(b)) < 2:
             out[key] = text + ", no spread on one side to judge it by"
             continue
