@@ -108,10 +108,10 @@ def test_the_published_cost_sets_resnet18s_arithmetic_against_the_cpu_long_recor
     text = targets.published_cost()
     # cpu-long: 0.0627 GFLOP a pair x 50,000 x 160 = 501 PFLOP in 5,137.5 s (98 GFLOP/s); lightly's 200 epochs
     # of ResNet-18: 6 x 1.111 GFLOP x 50,000 x 200 = 66.6 PFLOP... x 1000, 133 times as much
-    assert "at least 133 times (lightly benchmark, 200 epochs, 84.2% kNN)" in text
-    assert "665 times (solo-learn, 1000 epochs, 92.1% linear)" in text
+    assert "at least 133 times (lightly benchmark: 200 epochs, 84.2% kNN)" in text
+    assert "665 times (solo-learn: 1000 epochs, 92.1% linear)" in text
     assert "Barlow-Twins-TF" not in text and "keras-io" not in text  # below the target, or no network to count
-    assert "(98 GFLOP/s)" in text and "about 190 hours" in text and "(321 GFLOP/s)" in text and "for 58." in text
+    assert "(98 GFLOP/s)" in text and "about 190 hours" in text and "(321 GFLOP/s)" in text and "for 58 hours." in text
     data["train_seconds"] = 5137.5 / 2  # twice the rate: half the hours
     assert "about 95 hours" in targets.published_cost()
     data["split"] = "val-from-train"  # no test-split record: nothing claimed

@@ -201,19 +201,20 @@ def published_cost() -> str | None:
     def figure(r):
         return f"{r['linear']:.1%} linear" if r["linear"] is not None else f"{r['kNN']:.1%} kNN"
 
-    each = [f"{per_epoch * r['epochs'] / ours:,.0f} times ({r['result']}, {r['epochs']} epochs, {figure(r)})"
+    each = [f"{per_epoch * r['epochs'] / ours:,.0f} times ({r['result']}: {r['epochs']} epochs, {figure(r)})"
             for r in above]
     listed = each[0] if len(each) == 1 else ", ".join(each[:-1]) + " or " + each[-1]
     text = (f"Every published figure in the table at or above {bound:.0%} trains a {above[0]['network']}, "
             f"{above[0]['model']['width']} filters wide in its first stage, on 32 px views, and costs at least "
             f"{listed} "
-            f"the arithmetic of `cpu-long`'s {len(rec['history']['epoch'])} epochs: the published network's "
-            f"backbone alone, forward and backward through two views of every training image each epoch, against "
-            f"`cpu-long`'s backbone and projector. At the rate `cpu-long`'s whole run averaged on its CPU "
+            f"the arithmetic of `cpu-long`'s {len(rec['history']['epoch'])} epochs. These are lower bounds: they "
+            f"count the published network's backbone alone, forward and backward through two views of every "
+            f"training image each epoch, against `cpu-long`'s backbone and projector. At the rate `cpu-long`'s whole "
+            f"run averaged on its CPU "
             f"({rate / 1e9:.0f} GFLOP/s), the cheapest of them would train for about "
             f"{theirs / rate / 3600:,.0f} hours")
     if roof:
         text += (f"; even at the float32 matmul roof measured beside the record ({roof:.0f} GFLOP/s), which no "
-                 f"training reaches, for {theirs / (roof * 1e9) / 3600:,.0f}")
+                 f"training reaches, for {theirs / (roof * 1e9) / 3600:,.0f} hours")
     return text + (". None of them reaches the target within two hours of two cores; whether a network cheaper "
                    "than theirs could is what the sweep's levers measure.")
