@@ -145,6 +145,7 @@ def test_two_variants_differ_by_their_means_and_a_difference_within_two_standard
         sweep.difference(result, "probe-4x4", "probe-2x2", "3 min", "untrained")
     for r in result["runs"][1:3]:  # a variant whose networks were not probed untrained: said, not a nan
         del r["random_init"]
+    assert sweep.difference(result, "probe-2x2", "probe-4x4", "3 min")["linear"].startswith("+0.0 points")  # trained
     untrained = sweep.difference(result, "probe-2x2", "probe-4x4", "3 min", "at random init")
     assert untrained == {k: "not measured at random init on probe-2x2" for k in ("knn", "linear")}
 

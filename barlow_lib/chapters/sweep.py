@@ -168,9 +168,9 @@ def difference(result: dict, variant: str, reference: str, budget: str, measure:
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
 
-    def value(r, key):
-        return {"trained": r[key], "at random init": r["random_init"][key],
-                "learnt": r[key] - r["random_init"][key]}[measure]
+    def value(r, key):  # random init is read only where the measure needs it: not every run measured it
+        untrained = 0.0 if measure == "trained" else r["random_init"][key]
+        return untrained if measure == "at random init" else r[key] - untrained
 
     groups = by_variant(result, budget)
     out = {}
