@@ -114,6 +114,11 @@ def test_the_published_cost_sets_resnet18s_arithmetic_against_the_cpu_long_recor
     assert "(98 GFLOP/s)" in text and "about 190 hours" in text and "(321 GFLOP/s)" in text and "for 58 hours." in text
     data["train_seconds"] = 5137.5 / 2  # twice the rate: half the hours
     assert "about 95 hours" in targets.published_cost()
+    from barlow_lib.chapters import published
+    wider = dict(published.PUBLISHED[-1], model=dict(published.RESNET18, width=128))  # another network above 80%
+    monkeypatch.setattr(published, "PUBLISHED", published.PUBLISHED + (wider,))
+    with pytest.raises(ValueError, match="several"):  # never one network's name and count for another's figure
+        targets.published_cost()
     data["split"] = "val-from-train"  # no test-split record: nothing claimed
     assert targets.published_cost() is None
 
