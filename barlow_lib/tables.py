@@ -12,9 +12,14 @@ def number(v, digits: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
 
 
+def cell(v, digits: int = 3) -> str:
+    """One table cell: a ``|`` inside it (a header like ``|step| / |w|``) is escaped, not a column break."""
+    return number(v, digits).replace("|", "\\|")
+
+
 def markdown(rows: list[dict], digits: int = 3) -> str:
     """The rows as a Markdown table, one column per key seen in any row (in order of appearance)."""
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(number(r.get(c, ""), digits) for c in cols) + " |" for r in rows]
+    lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c, ""), digits) for c in cols) + " |" for r in rows]
     return "\n".join(lines)

@@ -228,3 +228,14 @@ def test_a_variant_trained_on_another_cpu_than_the_base_says_which_beside_its_ti
     assert rows["wide"]["train s"] == "400 on AMD EPYC"  # the base's budget in epochs, another CPU's seconds
     assert rows["tiny"]["train s"] == 180 and rows["base"]["train s"] == 180
     assert sweep.trained_on(result) == f"{xeon} (3 rows), {amd} (1 row)"
+
+
+def test_a_bar_inside_a_cell_or_a_header_stays_in_its_cell_and_the_table_renders():
+    markdown_it = pytest.importorskip("markdown_it")  # the parser the book's pages go through (MyST)
+    from barlow_lib import tables
+
+    text = tables.markdown([{"variable": "stem", "LAMB: |step| / |w|": 0.0100, "note": "a|b"}], 4)
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
+    assert "<table>" in html  # chapter 5 printed this table as one paragraph of bars
+    assert html.count("<th>") == 3 and html.count("<td>") == 3
+    assert "<th>LAMB: |step| / |w|</th>" in html and "<td>a|b</td>" in html
