@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from barlow_lib.chapters.start import PAGE_WIDTH  # the width the chapters wrap their printed lines to
 
 ROOT = Path(__file__).parents[1]
 EXECUTED = Path(os.environ.get("BOOK_EXECUTED", ROOT / "_build" / "jupyter_execute" / "notebooks"))
@@ -41,7 +42,6 @@ def test_no_built_page_shows_a_path_of_the_machine_that_built_it():
     assert not {k: v for k, v in found.items() if v}, found
 
 
-PAGE_WIDTH = 88  # characters of monospace output that fit the page's text column (1280 px window) uncut
 
 
 def executed():

@@ -58,9 +58,14 @@ def live_run_line(r, limit: int) -> str:
     return f"Live run: the {r.name} recipe with {images}, {', '.join(changed)}"
 
 
+# Characters of printed output the page shows uncut: a cell's output box in a 1280 px browser window holds 76
+# (measured in Chromium on the built book; wider lines scroll out of sight).
+PAGE_WIDTH = 76
+
+
 def wrapped(text) -> str:
     """``text`` (or an object's repr) wrapped to the page's width, continuation lines indented."""
-    return textwrap.fill(text if isinstance(text, str) else repr(text), 78, subsequent_indent="    ",
+    return textwrap.fill(text if isinstance(text, str) else repr(text), PAGE_WIDTH, subsequent_indent="    ",
                          break_on_hyphens=False)
 
 
@@ -68,13 +73,13 @@ def recipe_text(r) -> str:
     """Every setting of a recipe as JSON, its description wrapped to the page below it."""
     d = r.to_dict()
     description = d.pop("description")
-    return json.dumps(d, indent=1) + "\n" + textwrap.fill(description, 78)
+    return json.dumps(d, indent=1) + "\n" + textwrap.fill(description, PAGE_WIDTH)
 
 
 def show_data(ds) -> None:
     """The chapter's one line (wrapped to the page) on which data it ran; where the data comes from is on the
     how-to-run and references pages, not repeated in every chapter."""
-    print(textwrap.fill(f"Data: {ds.describe(about=False)}", 78, subsequent_indent="  "))
+    print(textwrap.fill(f"Data: {ds.describe(about=False)}", PAGE_WIDTH, subsequent_indent="  "))
 
 
 WHY_AUTO = {"mixed_bfloat16": "bfloat16 is native here",
