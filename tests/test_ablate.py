@@ -95,7 +95,8 @@ def fake_study(no_crop=(0.30, 0.31, 0.29), no_flip=(0.46, 0.44, 0.45)):
     for r in runs:
         if r["variant"] == "base":
             r["random_init"] = {"knn": 0.34, "linear": 0.40}
-    return {"base": "cpu", "epochs": 3, "runs": runs, "summary": ablate.summarise(runs, ablate.VARIANTS),
+    return {"base": "cpu", "epochs": 3, "runs": runs, "base_recipe": {"model": {"probe_grid": 1}},
+            "summary": ablate.summarise(runs, ablate.VARIANTS),
             "data": "test data.", "command": "python bench/ablate.py ...",
             "provenance": {"cpu": "a CPU", "cpu_count": 2, "commit": "abc"}}
 
@@ -119,3 +120,13 @@ def test_the_chapter_calls_a_change_real_or_noise_as_its_interval_says_and_sets_
     assert "no-crop" in ablation.cite(study, "no-crop", "not-a-variant") and ablation.cite(None).startswith("*No")
     fig = ablation.forest(study)
     assert len(fig.axes[0].get_yticklabels()) == 2
+
+
+def test_the_chapters_say_which_features_the_study_probed_as_its_base_recipe_saved_them():
+    from barlow_lib.chapters import ablation
+
+    study = fake_study()  # a study from before the recipe took its probe grid: the global pool
+    assert "**Probe**: the backbone's global average pool" in ablation.describe(study)
+    assert "linear probe on the backbone's global average pool" in ablation.cite(study, "no-crop")
+    study["base_recipe"]["model"]["probe_grid"] = 4
+    assert "linear probe on the backbone's last stage on a 4x4 grid" in ablation.cite(study, "no-crop")

@@ -29,9 +29,9 @@ def test_a_record_row_says_its_split_and_its_images():
 
 def test_a_record_row_names_the_layers_its_probe_read():
     def named(**model):
-        return published._probed({"recipe": {"model": model}})
+        return published.probed_layers(model)
 
-    assert named() == "the backbone"  # a record from before the probe settings: the global pool
+    assert named() == "the backbone's global average pool"  # saved before the probe settings existed
     assert named(probe_grid=4) == "the backbone's last stage on a 4x4 grid"
     assert named(probe_grid=4, probe_stages=[3, 4]) == "the backbone's stages 3 and 4 on a 4x4 grid"
 

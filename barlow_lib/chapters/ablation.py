@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import provenance, records
+from .published import probed_layers
 
 PATH = records.FOLDER.parent / "ablations.json"
 GROUPS = ("keras-io bugs", "augmentations", "network", "projector and loss", "training", "evaluation")
@@ -112,6 +113,8 @@ def describe(result: dict) -> str:
              f"{', '.join(map(str, seeds))}; {len(result['runs'])} measurements of {len(s)} variants"
              + (f" ({', '.join(short)}: fewer seeds so far)" if short else "") + ".",
              f"- **Data**: {result['data']}",
+             f"- **Probe**: {probe(result)}, the base recipe's own when the study ran; a change that moves the probe "
+             "says so in its row.",
              f"- **Summary**: {summary_line(result)}"]
     if init:
         base = s["base"]
@@ -128,6 +131,12 @@ def findings(result: dict, *groups: str) -> str:
     return "\n".join(sentence(result, n) for n in names) or "*No change of this kind measured yet.*"
 
 
+def probe(result: dict) -> str:
+    """The features the study's probes read: its base recipe's, as saved in the file (the recipe may probe
+    others since)."""
+    return probed_layers(result["base_recipe"]["model"])
+
+
 def cite(result: dict | None, *names: str) -> str:
     """What a chapter prints where it makes a claim the study tests: the measured effect, with its verdict."""
     if result is None:
@@ -137,7 +146,8 @@ def cite(result: dict | None, *names: str) -> str:
     if not said:
         return "*Not measured by the ablation study yet.*"
     seeds = len(result["summary"]["base"]["seeds"])
-    return (f"Measured in chapter 7 (linear probe, {result['epochs']} epochs, {seeds} seed{'s' * (seeds != 1)}): "
+    return (f"Measured in chapter 7 (linear probe on {probe(result)}, {result['epochs']} epochs, {seeds} "
+            f"seed{'s' * (seeds != 1)}): "
             + "; ".join(said) + ".")
 
 

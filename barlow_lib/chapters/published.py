@@ -49,12 +49,12 @@ def _network(config: dict) -> str:
     return f"ResNet-{m['depth']} ({m['width']} wide), {stem}"
 
 
-def _probed(config: dict) -> str:
-    model = config["recipe"]["model"]
-    grid = model.get("probe_grid", 1)  # records written before the setting: the global pool
+def probed_layers(model: dict) -> str:
+    """Which features a recipe's probes read, from its model settings (a saved recipe's ``model``)."""
+    grid = model.get("probe_grid", 1)  # recipes saved before the setting: the global pool
     stages = tuple(model.get("probe_stages", (4,)))  # and the last stage alone
     if grid == 1:
-        return "the backbone"
+        return "the backbone's global average pool"
     which = "last stage" if stages == (4,) else f"stages {' and '.join(map(str, stages))}"
     return f"the backbone's {which} on a {grid}x{grid} grid"
 
@@ -67,7 +67,8 @@ def record_row(name: str, rec) -> dict:
     return {"result": f"this book, record `{name}`", "network": _network(rec["config"]),
             "epochs": len(rec["history"]["epoch"]), "hardware": recorded.hardware(rec),
             "minutes": (rec["train_seconds"] or 0) / 60, "kNN": e["knn"]["accuracy"], "linear": e["linear"]["accuracy"],
-            "notes": f"probe on {_probed(rec['config'])}; {split}; images: `{recorded.data_name(rec)}`",
+            "notes": (f"probe on {probed_layers(rec['config']['recipe']['model'])}; {split}; "
+                      f"images: `{recorded.data_name(rec)}`"),
             "source": "results/runs/" + name}
 
 
