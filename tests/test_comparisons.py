@@ -239,3 +239,11 @@ def test_a_bar_inside_a_cell_or_a_header_stays_in_its_cell_and_the_table_renders
     assert "<table>" in html  # chapter 5 printed this table as one paragraph of bars
     assert html.count("<th>") == 3 and html.count("<td>") == 3
     assert "<th>LAMB: |step| / |w|</th>" in html and "<td>a|b</td>" in html
+
+
+def test_the_keras_io_run_s_minutes_are_one_figure_in_the_time_table_and_the_published_table():
+    from barlow_lib.chapters import published
+
+    keras_io = next(r for r in report.timing_rows("results") if r["hardware"].startswith("a Colab GPU"))
+    row = next(r for r in published.PUBLISHED if r["result"].startswith("keras-io"))
+    assert keras_io["whole recipe"] == f"{row['minutes']:.0f} min"  # chapter 5 read 77, the results page 78
