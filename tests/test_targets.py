@@ -142,5 +142,13 @@ def test_the_onednn_sentence_sets_the_librarys_path_beside_onednn_off(tmp_path):
     text = targets.onednn_gain(tmp_path)
     assert "(Fast CPU, 2 cores) ran the same path at 2,200 pairs/s" in text
     assert "a training that takes 15 minutes there takes about 30 on the AVX2" in text  # the cpu target's 15
+    assert "TensorFlow's own threads" not in text and "at TensorFlow's" not in text  # slower there: nothing said
+    rows[0].update({"train path pairs/s": 1320.0, "train path pairs/s, each process": [1300, 1320]})
+    (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows, "provenance": {"cpu": "Some CPU"},
+                                                             "summary": roof}))
+    text = targets.onednn_gain(tmp_path)  # the library's threads were chosen elsewhere: the faster one is named
+    assert "TensorFlow's own threads ran it faster there: 1,320 pairs/s, 1.20 times the library's" in text
+    assert "(the fastest of 2 processes each)" in text and "about 30 on the AVX2-only CPU at the library's" in text
+    assert ", 25 at TensorFlow's." in text
     (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows[:2], "provenance": {}, "summary": {}}))
     assert targets.onednn_gain(tmp_path) is None  # a profile without the oneDNN-off row claims nothing
