@@ -38,6 +38,23 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_vectors(cpuinfo: str | None = None) -> str | None:
+    """The widest vector instructions the CPU has ("AVX-512 with BF16", "AVX-512", "AVX2"), from
+    /proc/cpuinfo's flags: one model name ("AMD EPYC") covers CPUs with and without AVX-512, whose speeds differ
+    twofold on these networks. None where the flags cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text() if cpuinfo is None else cpuinfo
+    except OSError:
+        return None
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")),
+                 None)
+    if flags is None:
+        return None
+    if "avx512f" in flags:
+        return "AVX-512 with BF16" if "avx512_bf16" in flags else "AVX-512"
+    return "AVX2" if "avx2" in flags else "no AVX2"
+
+
 def accelerators() -> list[str]:
     from .backends import keras
 
@@ -62,6 +79,7 @@ def collect() -> dict:
         "time_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
+        "cpu_vectors": cpu_vectors(),
         "accelerators": accelerators(),
         "python": platform.python_version(),
         "keras": keras.__version__,
@@ -102,7 +120,8 @@ def _load_average() -> float | None:
 
 def describe(p: dict) -> str:
     """One line a reader can check: hardware, code, software, time."""
-    hw = ", ".join(p.get("accelerators") or []) or f"{p.get('cpu')} ({p.get('cpu_count')} cores)"
+    vectors = f", {p['cpu_vectors']}" if p.get("cpu_vectors") else ""  # older files: not recorded
+    hw = ", ".join(p.get("accelerators") or []) or f"{p.get('cpu')} ({p.get('cpu_count')} cores{vectors})"
     load = f"; load {p['load_average']}" if p.get("load_average") is not None else ""
     onednn = {True: " (oneDNN on)", False: " (oneDNN off)"}.get(p.get("onednn"), "")  # older files: not recorded
     return (f"{hw}; commit {p.get('commit')}; Keras {p.get('keras')} on {p.get('backend')}{onednn}; "
