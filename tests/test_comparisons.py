@@ -247,3 +247,11 @@ def test_the_keras_io_run_s_minutes_are_one_figure_in_the_time_table_and_the_pub
     keras_io = next(r for r in report.timing_rows("results") if r["hardware"].startswith("a Colab GPU"))
     row = next(r for r in published.PUBLISHED if r["result"].startswith("keras-io"))
     assert keras_io["whole recipe"] == f"{row['minutes']:.0f} min"  # chapter 5 read 77, the results page 78
+
+
+def test_a_chain_of_commands_is_listed_one_per_line_in_the_order_they_ran():
+    assert report.commands("python a.py --x 1") == "Command: `python a.py --x 1`"
+    listed = report.commands("python a.py --seeds 0 && python a.py --seeds 1 --record cpu")
+    assert listed.splitlines()[2:] == ["1. `python a.py --seeds 0`", "2. `python a.py --seeds 1 --record cpu`"]
+    assert "&&" not in listed and "in the order they ran" in listed
+    assert "2. `python bench/x.py`" in report.markdown({"rows": [], "command": "python a.py && python bench/x.py"})

@@ -56,7 +56,7 @@ def markdown(result: dict, split: tuple = (), heading: bool = True) -> str:
     if result.get("summary"):
         out.append("")
     if result.get("command"):
-        out.append(f"Command: `{result['command']}`  ")
+        out += [commands(result["command"]), ""]
     if result.get("data"):
         out.append(f"Data: {_options_as_code(result['data'])}  ")
     if result.get("relabelled"):
@@ -67,6 +67,17 @@ def markdown(result: dict, split: tuple = (), heading: bool = True) -> str:
     if result.get("wall_seconds") is not None:
         out.append(f"Wall time: {result['wall_seconds']} s")
     return "\n".join(out) + "\n"
+
+
+def commands(command: str) -> str:
+    """A result file's command as Markdown: one command on one line; a chain (a file several commands added
+    to, each joined to the next by ``&&``) as a numbered list in the order they ran, which a reader can
+    follow and run one by one."""
+    chain = [c.strip() for c in command.split(" && ")]
+    if len(chain) == 1:
+        return f"Command: `{command}`"
+    return ("Commands, in the order they ran, each adding to the same file:\n\n"
+            + "\n".join(f"{i}. `{c}`" for i, c in enumerate(chain, 1)))
 
 
 DIGITS = 4  # measured figures: four significant digits below 1, four decimals above
