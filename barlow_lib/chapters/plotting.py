@@ -52,13 +52,13 @@ def heatmaps(matrices: dict, vmin: float = -1.0, vmax: float = 1.0, cmap: str = 
 
 def training_curves(history: dict, title: str = ""):
     """Loss per epoch and, where monitored, kNN accuracy per epoch."""
-    knn = [(e, a) for e, a in zip(history["epoch"], history["knn_accuracy"]) if a is not None]
+    knn = [(e, 100 * a) for e, a in zip(history["epoch"], history["knn_accuracy"]) if a is not None]  # in %
     fig, axes = plt.subplots(1, 2 if knn else 1, figsize=(10 if knn else 5, 3.4), squeeze=False)
     axes[0, 0].plot(history["epoch"], history["loss"], marker=".")
     axes[0, 0].set(xlabel="epoch", ylabel="Barlow Twins loss", title=title or "pretraining loss")
     if knn:
         axes[0, 1].plot(*zip(*knn), marker="o", color="tab:green")
-        axes[0, 1].set(xlabel="epoch", ylabel="kNN accuracy", title="kNN monitor (validation)")
+        axes[0, 1].set(xlabel="epoch", ylabel="kNN accuracy (%)", title="kNN monitor (validation)")
     fig.tight_layout()
     return fig
 

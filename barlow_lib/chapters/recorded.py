@@ -200,8 +200,8 @@ def label_efficiency(rec):
                               ("supervised", "same network trained supervised", "s--"),
                               ("random_init_linear", "linear probe, random-init features", "^:")):
         if le.get(key):
-            ax.plot(x, le[key], style, label=label)
-    ax.set(xscale="log", xlabel="labelled training images used (%)", ylabel="accuracy",
+            ax.plot(x, [100 * v for v in le[key]], style, label=label)
+    ax.set(xscale="log", xlabel="labelled training images used (%)", ylabel="accuracy (%)",
            title=f"label efficiency ({rec['split']} split)")
     ax.set_xticks(x, [f"{v:g}%" for v in x])
     ax.legend(fontsize=8)
