@@ -150,7 +150,7 @@ def timing_rows(folder) -> list[dict]:
             epoch_s = 50_000 / row["pairs/s"]
             rows.append({"recipe": "keras-io", "hardware": "2 CPU cores", "per epoch": f"{epoch_s / 60:.0f} min",
                          "whole recipe": f"{keras_io_epochs * epoch_s / 3600:.0f} hours",
-                         "kind": "estimated from throughput (results/bench-train-step.json)"})
+                         "kind": f"estimated from throughput (results/bench-train-step.json: {row['variant']})"})
     fixed = results.get("keras-io-epochs", {}).get("variants", {}).get("fixed")
     if fixed:  # other work on the machine only ever slows an epoch down: its fastest epoch
         epoch_s = min(fixed["seconds_per_epoch"])
