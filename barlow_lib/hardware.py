@@ -79,10 +79,10 @@ def gpu_compute_capability() -> tuple[int, int] | None:
 
 
 def cpu_has_bf16() -> bool:
-    try:
-        return "avx512_bf16" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    """Whether the CPU computes bfloat16 natively (AVX-512 BF16), from the flags provenance records."""
+    from .provenance import cpu_vectors
+
+    return cpu_vectors() == "AVX-512 with BF16"
 
 
 def auto_precision(device: str | None, capability: tuple[int, int] | None, cpu_bf16: bool) -> str:

@@ -131,10 +131,11 @@ def onednn_gain(folder=RESULTS) -> str | None:
             f"times as fast. It reached "
             f"{ours['train path % of fp32 roof']:.1f}% of that CPU's float32 roof ({roof:.0f} GFLOP/s).")
     tf = rows.get("TensorFlow's default threads")
-    if tf is not None and tf[pairs] > ours[pairs]:  # the library's threads were chosen on the first profile's CPU
-        each = tf.get(f"{pairs}, each process")
-        text += (f" TensorFlow's own threads ran it faster there: {tf[pairs]:,.0f} pairs/s, "
-                 f"{tf[pairs] / ours[pairs]:.2f} times the library's"
+    faster = tf if tf is not None and tf[pairs] > ours[pairs] else None  # ours were chosen on the first CPU
+    if faster:
+        each = faster.get(f"{pairs}, each process")
+        text += (f" TensorFlow's own threads ran it faster there: {faster[pairs]:,.0f} pairs/s, "
+                 f"{faster[pairs] / ours[pairs]:.2f} times the library's"
                  + (f" (the fastest of {len(each)} processes each)" if each else "")
                  + "; on such a CPU, `BARLOW_THREADS=tensorflow` is worth timing.")
     first = json.loads((folder / PROFILE).read_text()) if (folder / PROFILE).exists() else {}
@@ -143,12 +144,11 @@ def onednn_gain(folder=RESULTS) -> str | None:
         return text
     budget = -next(t[4] for t in TARGETS if t[0] == "cpu" and t[5] == "min") / 60  # the cpu recipe's minutes
     cores = first["provenance"].get("cpu_count")
-    fastest = max(ours[pairs], tf[pairs] if tf is not None else 0)
     return text + (f" The first profile's CPU ({first['provenance']['cpu']}"
                    f"{f', {cores} cores' if cores else ''}) ran the same path at {theirs[pairs]:,.0f} pairs/s, so "
                    f"a training that takes {budget:.0f} minutes there takes about "
                    f"{budget * theirs[pairs] / ours[pairs]:.0f} on the AVX2-only CPU at the library's threads"
-                   + (f", {budget * theirs[pairs] / fastest:.0f} at TensorFlow's" if fastest > ours[pairs] else "")
+                   + (f", {budget * theirs[pairs] / faster[pairs]:.0f} at TensorFlow's" if faster else "")
                    + ".")
 
 
