@@ -13,9 +13,9 @@ def test_under_lamb_every_variable_moves_by_the_learning_rate_times_its_norm_and
     r = recipes.get("smoke").replace(batch_size=32, weight_decay=0.0)
     rows = training_step.layer_steps(r, IMAGES, steps=2)
     assert {row["variable"] for row in rows} >= {"stem_conv/kernel", "stem_bn/beta", "dense_0/kernel"}
-    lamb = [row["LAMB: |step| / |w|"] for row in rows]
-    adam = [row["Adam: |step| / |w|"] for row in rows]
-    np.testing.assert_allclose(lamb, r.learning_rate, rtol=0.02)
+    lamb = [row["LAMB: |step| / |w| (%)"] for row in rows]
+    adam = [row["Adam: |step| / |w| (%)"] for row in rows]
+    np.testing.assert_allclose(lamb, 100 * r.learning_rate, rtol=0.02)  # in percent, as printed
     assert max(adam) / min(adam) > 5  # Adam's relative steps depend on each variable's size and scale
 
 

@@ -27,7 +27,7 @@ def _chosen(variables) -> list:
 
 
 def layer_steps(recipe, images: np.ndarray, steps: int = 3, seed: int = 0) -> list[dict]:
-    """Per variable of a few layers: its norm and how far one step moves it relative to that norm, after
+    """Per variable of a few layers: its norm and how far one step moves it, in percent of that norm, after
     ``steps`` steps of the recipe's LAMB and of Adam at the same learning rate (both from the same weights).
 
     LAMB rescales each variable's Adam update to the learning rate times the variable's norm (the layer-wise
@@ -51,7 +51,8 @@ def layer_steps(recipe, images: np.ndarray, steps: int = 3, seed: int = 0) -> li
             w = before[v.path]
             row = out.setdefault(v.path, {"variable": v.path, "size": int(w.size),
                                           "norm": round(float(np.linalg.norm(w)), 3)})
-            row[f"{name}: |step| / |w|"] = float(np.linalg.norm(v.numpy() - w) / max(np.linalg.norm(w), 1e-12))
+            moved = np.linalg.norm(v.numpy() - w) / max(np.linalg.norm(w), 1e-12)
+            row[f"{name}: |step| / |w| (%)"] = float(100 * moved)
     return list(out.values())
 
 
