@@ -58,7 +58,7 @@ def _bugs(*bugs, blur=False):
 
 
 VARIANTS = {
-    "base": Variant("the base recipe as it stands", "base", lambda r: r),
+    "base": Variant("the base recipe (the file's base_recipe)", "base", lambda r: r),
     # the keras-io example's four augmentation bugs, each put back (chapter 2); bug 1 (solarize never fires)
     # is the same training as removing solarize, below
     "bug-flip": Variant("keras-io bug 2 kept: flips a quarter of the images", "keras-io bugs", _bugs("flip"),

@@ -113,8 +113,10 @@ def test_the_chapter_calls_a_change_real_or_noise_as_its_interval_says_and_sets_
     assert "40.0% and 34.0%" in ablation.describe(study)
     better = fake_study(no_crop=(0.60, 0.61, 0.59))
     assert "this study disagrees" in ablation.sentence(better, "no-crop")
+    study["summary"]["base"]["what"] = "the base recipe as it stands"  # as the committed study's file says
     table = ablation.rows(study)
     assert [r["variant"] for r in table] == ["base", "no-crop", "no-flip"] and "worse" in table[1]["linear diff."]
+    assert table[0]["what it changes"] == "the base recipe as it stood when the study began"
     study["runs"][1]["train_s"] = 250.0  # base seed 1 slowed by other work on the cores: the cost is the fastest
     assert ablation.rows(study)[0]["train s"] == 100
     assert "no-crop" in ablation.cite(study, "no-crop", "not-a-variant") and ablation.cite(None).startswith("*No")

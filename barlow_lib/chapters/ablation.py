@@ -76,6 +76,11 @@ def forest(result: dict, measure: str = "linear"):
     return fig
 
 
+# The base is the recipe the study began from (the file's base_recipe), whatever the recipe has taken since;
+# the study's file describes it as "the base recipe as it stands", true only on the day it was written.
+BASE_WHAT = "the base recipe as it stood when the study began"
+
+
 def rows(result: dict) -> list[dict]:
     """The table: every variant's mean and spread of both measures, its difference with interval, its cost."""
     s, fastest = result["summary"], {}
@@ -84,7 +89,7 @@ def rows(result: dict) -> list[dict]:
     out = []
     for n in ["base", *ordered(result)]:
         e = s[n]
-        row = {"variant": n, "what it changes": e["what"], "seeds": len(e["seeds"]),
+        row = {"variant": n, "what it changes": BASE_WHAT if n == "base" else e["what"], "seeds": len(e["seeds"]),
                "train s": round(fastest[n])}
         for key, label in (("knn", "kNN"), ("linear", "linear")):
             m = e[key]
