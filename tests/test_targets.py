@@ -142,13 +142,24 @@ def test_the_onednn_sentence_sets_the_librarys_path_beside_onednn_off(tmp_path):
     text = targets.onednn_gain(tmp_path)
     assert "(Fast CPU, 2 cores) ran the same path at 2,200 pairs/s" in text
     assert "a training that takes 15 minutes there takes about 30 on the AVX2" in text  # the cpu target's 15
-    assert "TensorFlow's own threads" not in text and "at TensorFlow's" not in text  # slower there: nothing said
-    rows[0].update({"train path pairs/s": 1320.0, "train path pairs/s, each process": [1300, 1320]})
-    (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows, "provenance": {"cpu": "Some CPU"},
-                                                             "summary": roof}))
-    text = targets.onednn_gain(tmp_path)  # the library's threads were chosen elsewhere: the faster one is named
-    assert "TensorFlow's own threads ran it faster there: 1,320 pairs/s, 1.20 times the library's" in text
-    assert "(the fastest of 2 processes each)" in text and "about 30 on the AVX2-only CPU at the library's" in text
-    assert ", 25 at TensorFlow's." in text
+    assert "TensorFlow's own threads ran it at 900 pairs/s, 0.82 times the library's." in text  # one process each
+    assert "at TensorFlow's" not in text  # slower: no time at its threads
+
+    def profile(tf_each, ours_each):
+        rows[0].update({"train path pairs/s": max(tf_each), "train path pairs/s, each process": tf_each})
+        rows[1]["train path pairs/s, each process"] = ours_each
+        (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows, "provenance": {"cpu": "Some CPU"},
+                                                                 "summary": roof}))
+        return targets.onednn_gain(tmp_path)
+
+    text = profile([1320, 1000], [1100, 1050])  # faster at best, but its processes span the library's
+    assert "1,320 pairs/s, 1.20 times the library's (the fastest of 2 processes each)" in text
+    assert "overlap (1,050 to 1,100 and 1,000 to 1,320 pairs/s)" in text and "the difference is noise" in text
+    assert "at TensorFlow's" not in text and "worth timing" not in text
+    text = profile([1320, 1300], [1100, 1050])  # every process faster: named, with its time
+    assert "faster in every process (1,050 to 1,100 and 1,300 to 1,320 pairs/s)" in text and "worth timing" in text
+    assert "about 30 on the AVX2-only CPU at the library's threads, 25 at TensorFlow's." in text
+    text = profile([900, 880], [1100, 1050])
+    assert "slower in every process" in text and "at TensorFlow's" not in text
     (tmp_path / targets.AVX2_PROFILE).write_text(json.dumps({"rows": rows[:2], "provenance": {}, "summary": {}}))
     assert targets.onednn_gain(tmp_path) is None  # a profile without the oneDNN-off row claims nothing

@@ -111,6 +111,25 @@ def layer_bound(folder=RESULTS) -> str | None:
                    f"{target_ms:.1f} ms step, for the step to reach the target.")
 
 
+def _threads_compared(tf: dict, ours: dict, pairs: str) -> tuple[str, dict | None]:
+    """TensorFlow's own threads against the library's on one profile's CPU, with each setting's processes:
+    a difference their ranges cover is called what it is, the spread from one process to the next. Returns
+    the sentence and ``tf`` where it was faster beyond that spread (else None)."""
+    each_tf, each_ours = tf.get(f"{pairs}, each process") or [], ours.get(f"{pairs}, each process") or []
+    text = (f"TensorFlow's own threads ran it at {tf[pairs]:,.0f} pairs/s, {tf[pairs] / ours[pairs]:.2f} times "
+            "the library's" + (f" (the fastest of {len(each_tf)} processes each)" if each_tf else ""))
+    if len(each_tf) < 2 or len(each_ours) < 2:
+        return text + ".", None
+    spans = f"{min(each_ours):,.0f} to {max(each_ours):,.0f} and {min(each_tf):,.0f} to {max(each_tf):,.0f}"
+    if min(each_tf) <= max(each_ours) and min(each_ours) <= max(each_tf):
+        return (text + f"; the two settings' processes overlap ({spans} pairs/s), so on this CPU the "
+                "difference is noise."), None
+    if min(each_tf) > max(each_ours):
+        return (text + f": faster in every process ({spans} pairs/s), so on such a CPU "
+                "`BARLOW_THREADS=tensorflow` is worth timing."), tf
+    return text + f": slower in every process ({spans} pairs/s).", None
+
+
 def onednn_gain(folder=RESULTS) -> str | None:
     """What oneDNN bought on an AVX2-only CPU, from its profile (``AVX2_PROFILE``): the training path at the
     library's defaults beside oneDNN off, TensorFlow's own choice on such a CPU, and beside the first profile's
@@ -131,13 +150,10 @@ def onednn_gain(folder=RESULTS) -> str | None:
             f"times as fast. It reached "
             f"{ours['train path % of fp32 roof']:.1f}% of that CPU's float32 roof ({roof:.0f} GFLOP/s).")
     tf = rows.get("TensorFlow's default threads")
-    faster = tf if tf is not None and tf[pairs] > ours[pairs] else None  # ours were chosen on the first CPU
-    if faster:
-        each = faster.get(f"{pairs}, each process")
-        text += (f" TensorFlow's own threads ran it faster there: {faster[pairs]:,.0f} pairs/s, "
-                 f"{faster[pairs] / ours[pairs]:.2f} times the library's"
-                 + (f" (the fastest of {len(each)} processes each)" if each else "")
-                 + "; on such a CPU, `BARLOW_THREADS=tensorflow` is worth timing.")
+    faster = None  # TensorFlow's threads, where every process of them beat every process of the library's
+    if tf is not None:
+        sentence, faster = _threads_compared(tf, ours, pairs)
+        text += " " + sentence
     first = json.loads((folder / PROFILE).read_text()) if (folder / PROFILE).exists() else {}
     theirs = next((r for r in first.get("rows", []) if r["setting"] == ours["setting"]), None)
     if theirs is None:
