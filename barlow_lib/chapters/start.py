@@ -61,6 +61,8 @@ def live_run_line(r, limit: int) -> str:
 # Characters of printed output the page shows uncut: a cell's output box in a 1280 px browser window holds 76
 # (measured in Chromium on the built book; wider lines scroll out of sight).
 PAGE_WIDTH = 76
+# A code cell's input box, in the same window, shows 73 (its margin and border take the rest).
+CODE_WIDTH = 73
 
 
 def wrapped(text) -> str:
