@@ -157,8 +157,9 @@ def cpu_threads(environ=os.environ) -> tuple[int, int] | None:
     The default runs two ops side by side with half the cores each: a Barlow Twins step has two independent
     passes (one per view) of a narrow network, whose ops are too small to keep every core busy alone. On
     2 cores (intra-op 1, inter-op 2) this trained the `cpu` recipe 1.1-1.2x faster than TensorFlow's default
-    (results/bench-cpu-profile.json, written by bench/cpu_profile.py). ``BARLOW_THREADS=intra,inter`` picks
-    others, ``BARLOW_THREADS=tensorflow`` keeps TensorFlow's."""
+    on an AVX-512 Xeon (results/bench-cpu-profile.json, written by bench/cpu_profile.py); on an AVX2-only CPU
+    the two were within their process-to-process spread (results/bench-cpu-profile-avx2.json).
+    ``BARLOW_THREADS=intra,inter`` picks others, ``BARLOW_THREADS=tensorflow`` keeps TensorFlow's."""
     setting = environ.get(THREADS_VARIABLE, "").strip()
     if setting.lower() == "tensorflow":
         return None
